@@ -1,0 +1,72 @@
+"""The ``kymata-core`` command: every workflow rule calls one of its subcommands.
+
+Each subcommand lives in its own module under :mod:`kymata_core.commands` and provides
+``add_parser(subparsers)``, which registers the subcommand and sets ``func`` to the function that
+runs it (taking the parsed arguments and returning an exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from kymata_core import __version__
+
+# subcommand name -> module under kymata_core.commands
+SUBCOMMANDS: dict[str, str] = {
+    "simulate": "simulate",
+    "average": "average",
+    "gridsearch": "gridsearch",
+    "combine": "combine",
+    "summary": "summary",
+    "ippm": "ippm",
+    "plot": "plot",
+    "info": "info",
+}
+
+
+class UserError(Exception):
+    """An error caused by the user's input: printed as one line, without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="kymata-core",
+        description="Kymata gridsearch, ExpressionSets and IPPMs. Every step of the kymata-pipeline workflow.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(f"kymata_core.commands.{module_name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"kymata_core.commands.{module_name}":
+                continue  # not built yet
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``kymata-core``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"kymata-core {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

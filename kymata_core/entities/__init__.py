@@ -1,0 +1,1 @@
+"""Entities: ExpressionSets and their points, transforms, and the datatypes they use."""

@@ -14,17 +14,8 @@ import sys
 
 from kymata_core import __version__
 
-# subcommand name -> module under kymata_core.commands
-SUBCOMMANDS: dict[str, str] = {
-    "simulate": "simulate",
-    "average": "average",
-    "gridsearch": "gridsearch",
-    "combine": "combine",
-    "summary": "summary",
-    "ippm": "ippm",
-    "plot": "plot",
-    "info": "info",
-}
+# each subcommand is the module of the same name under kymata_core.commands
+SUBCOMMANDS = ("simulate", "average", "gridsearch", "combine", "summary", "ippm", "plot", "info")
 
 
 class UserError(Exception):
@@ -40,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module_name in SUBCOMMANDS.items():
+    for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"kymata_core.commands.{module_name}")
+            module = importlib.import_module(f"kymata_core.commands.{name}")
         except ModuleNotFoundError as e:
-            if e.name == f"kymata_core.commands.{module_name}":
+            if e.name == f"kymata_core.commands.{name}":
                 continue  # not built yet
             raise
         module.add_parser(subparsers)

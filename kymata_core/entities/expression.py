@@ -476,7 +476,7 @@ class SensorExpressionSet(ExpressionSet):
 # --- module functions ---------------------------------------------------------------------------
 
 
-def combine(expression_sets: Sequence[ExpressionSet]) -> ExpressionSet:
+def combine(expression_sets: Sequence[ExpressionSet], *, names: Sequence[str] | None = None) -> ExpressionSet:
     """Combine ExpressionSets of one kind into a single set, in time linear in their number.
 
     Every input must have the same type and latencies. A block's channels must be the same in
@@ -484,6 +484,12 @@ def combine(expression_sets: Sequence[ExpressionSet]) -> ExpressionSet:
     in order of first appearance, and each (block, transform) pair must come from exactly one
     input: so sets of different transforms over the same channels combine (the usual case), and
     so do the one-hemisphere shards of one transform (see :class:`HexelExpressionSet`).
+
+    Parameters
+    ----------
+    expression_sets : sequence of ExpressionSet
+    names : sequence of str, optional
+        A name for each set (e.g. its file), used in error messages; default "set 0", "set 1", …
 
     Raises
     ------
@@ -494,16 +500,19 @@ def combine(expression_sets: Sequence[ExpressionSet]) -> ExpressionSet:
     sets = list(expression_sets)
     if not sets:
         raise ValueError("combine needs at least one ExpressionSet")
+    label = list(names) if names is not None else [f"set {i}" for i in range(len(sets))]
+    if len(label) != len(sets):
+        raise ValueError(f"{len(label)} names for {len(sets)} sets")
     first = sets[0]
     for i, es in enumerate(sets):
         if type(es) is not type(first):
             raise ValueError(
-                f"cannot combine a {type(es).__name__} (set {i}) with a {type(first).__name__} (set 0)"
+                f"cannot combine a {type(es).__name__} ({label[i]}) with a {type(first).__name__} ({label[0]})"
             )
         if not np.array_equal(es._latencies, first._latencies):
             raise ValueError(
-                f"set {i} has different latencies ({len(es._latencies)} from {es._latencies[0]} s) than set 0 "
-                f"({len(first._latencies)} from {first._latencies[0]} s)"
+                f"{label[i]} has different latencies ({len(es._latencies)} from {es._latencies[0]} s) than "
+                f"{label[0]} ({len(first._latencies)} from {first._latencies[0]} s)"
             )
     layouts = {es.sensor_layout for es in sets if isinstance(es, SensorExpressionSet)} - {None}
     if len(layouts) > 1:
@@ -532,14 +541,14 @@ def combine(expression_sets: Sequence[ExpressionSet]) -> ExpressionSet:
         for i, es in providers:
             if not np.array_equal(es.channels(block), block_channels):
                 raise ValueError(
-                    f"set {i} has different {block} channels ({len(es.channels(block))}) "
-                    f"than set {reference_i} ({len(block_channels)})"
+                    f"{label[i]} has different {block} channels ({len(es.channels(block))}) "
+                    f"than {label[reference_i]} ({len(block_channels)})"
                 )
             mapping = np.array([index[t] for t in es._transforms], dtype=np.int64)
             for t_new in mapping.tolist():
                 if t_new in owner:
                     raise ValueError(
-                        f"transform {transforms[t_new]!r} appears in both set {owner[t_new]} and set {i} "
+                        f"transform {transforms[t_new]!r} appears in both {label[owner[t_new]]} and {label[i]} "
                         f"for block {block!r}"
                     )
                 owner[t_new] = i

@@ -1,0 +1,40 @@
+# kymata-pipeline: the Kymata method as a reproducible Snakemake workflow.
+#
+#   snakemake --profile profiles/default              the demo study (config/config.yaml)
+#   snakemake --profile profiles/slurm                the same on a SLURM cluster
+#   snakemake --profile profiles/default --configfile my-study.yaml
+#
+# See README.md and config/README.md.
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+
+
+if DEMO:
+
+    include: "workflow/rules/simulate.smk"
+
+
+include: "workflow/rules/average.smk"
+include: "workflow/rules/gridsearch.smk"
+include: "workflow/rules/combine.smk"
+include: "workflow/rules/ippm.smk"
+include: "workflow/rules/plots.smk"
+
+
+localrules:
+    all,
+    summary,
+    hierarchy,
+    config_snapshot,
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,58 @@
+"""``kymata-core summary``: the most significant point per transform, and planted-effect checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from kymata_core.io.atomic import write_text_atomic
+from kymata_core.io.nkg import load_expression_set
+from kymata_core.summary import format_summary, summarise
+
+EPILOG = """\
+example:
+  kymata-core summary --participant group --truth demo-data/truth.json \\
+      --out results/group/summary.json --text results/group/summary.txt \\
+      results/group/expression-sensor.nkg results/group/expression-source.nkg
+
+With --truth (the truth.json of a simulated study) the summary says whether every planted effect
+was recovered, and lists significant channels where nothing was planted.
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "summary",
+        help="summarise expression sets (and check planted effects)",
+        description="Summarise a participant's expression sets: best channel and latency per transform.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("expressions", nargs="+", type=Path, metavar="EXPRESSION", help=".nkg files")
+    parser.add_argument("--participant", required=True, help="participant id, for the report")
+    parser.add_argument("--truth", type=Path, help="truth.json of a simulated study")
+    parser.add_argument("--out", type=Path, help="write the summary as JSON here")
+    parser.add_argument("--text", type=Path, help="write the summary as text here")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for out in (args.out, args.text):
+        if out is not None and out.exists() and not args.overwrite:
+            raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    truth = None
+    if args.truth is not None:
+        if not args.truth.is_file():
+            raise FileNotFoundError(f"truth file {args.truth} not found")
+        truth = json.loads(args.truth.read_text())
+    sets = [(str(path), load_expression_set(path)) for path in args.expressions]
+    summary = summarise(sets, args.participant, truth)
+    text = format_summary(summary)
+    if args.out is not None:
+        write_text_atomic(args.out, json.dumps(summary, indent=2) + "\n", overwrite=args.overwrite)
+    if args.text is not None:
+        write_text_atomic(args.text, text, overwrite=args.overwrite)
+    print(text, end="")
+    return 0

@@ -1,0 +1,54 @@
+# Merge each participant's shards into one ExpressionSet per channel space, and summarise it.
+
+
+rule combine:
+    input:
+        combine_shards,
+    output:
+        f"{RESULTS}/{{participant}}/expression-{{space}}.nkg",
+    log:
+        f"{RESULTS}/logs/combine/{{participant}}-{{space}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/combine/{{participant}}-{{space}}.tsv"
+    resources:
+        mem_mb=lambda wildcards, input: 1024 + 20 * int(input.size_mb),
+        runtime=30,
+    shell:
+        "kymata-core combine --out {output} --overwrite {input} > {log} 2>&1"
+
+
+rule summary:
+    input:
+        expressions=expand(f"{RESULTS}/{{{{participant}}}}/expression-{{space}}.nkg", space=SPACES),
+        truth=truth_file(),
+    output:
+        json=f"{RESULTS}/{{participant}}/summary.json",
+        text=f"{RESULTS}/{{participant}}/summary.txt",
+    params:
+        truth=lambda wildcards, input: f"--truth {input.truth}" if input.truth else "",
+    log:
+        f"{RESULTS}/logs/summary/{{participant}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/summary/{{participant}}.tsv"
+    shell:
+        "kymata-core summary --participant {wildcards.participant} {params.truth}"
+        " --out {output.json} --text {output.text} --overwrite {input.expressions} > {log} 2>&1"
+
+
+rule config_snapshot:
+    output:
+        report(
+            f"{RESULTS}/config.yaml",
+            caption="../report/config.rst",
+            category="Configuration",
+        ),
+    params:
+        config=config,
+    log:
+        f"{RESULTS}/logs/config_snapshot.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/config_snapshot.tsv"
+    run:
+        import yaml
+
+        Path(output[0]).write_text(yaml.safe_dump(params.config, sort_keys=False))

@@ -1,0 +1,51 @@
+# Figures: the expression plot per participant and channel space, and an IPPM plot per denoiser.
+# Plot options are rule parameters, so changing one redraws the figures and nothing else.
+
+
+rule plot_expression:
+    input:
+        f"{RESULTS}/{{participant}}/expression-{{space}}.nkg",
+    output:
+        report(
+            f"{RESULTS}/{{participant}}/plots/expression-{{space}}.{{fmt}}",
+            caption="../report/expression.rst",
+            category="Expression plots",
+            subcategory="{participant}",
+            labels={"participant": "{participant}", "space": "{space}", "figure": "expression"},
+        ),
+    params:
+        options=json.dumps(config["plots"]["expression"], sort_keys=True),
+    log:
+        f"{RESULTS}/logs/plots/{{participant}}/expression-{{space}}.{{fmt}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/plots/{{participant}}/expression-{{space}}.{{fmt}}.tsv"
+    shell:
+        "kymata-core plot expression --expression {input} --options {params.options:q}"
+        " --out {output} --overwrite > {log} 2>&1"
+
+
+rule plot_ippm:
+    input:
+        f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.json",
+    output:
+        report(
+            f"{RESULTS}/{{participant}}/plots/ippm-{{denoiser}}-{{space}}.{{fmt}}",
+            caption="../report/ippm.rst",
+            category="IPPMs",
+            subcategory="{participant}",
+            labels={
+                "participant": "{participant}",
+                "space": "{space}",
+                "figure": "IPPM ({denoiser})",
+            },
+        ),
+    params:
+        options=json.dumps(config["plots"]["ippm"], sort_keys=True),
+        transforms=json.dumps(sorted(TRANSFORMS)),
+    log:
+        f"{RESULTS}/logs/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.tsv"
+    shell:
+        "kymata-core plot ippm --ippm {input} --options {params.options:q}"
+        " --out {output} --overwrite > {log} 2>&1"

@@ -19,13 +19,18 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/ruff check kymata_core tests benchmarks
-	$(BIN)/python -m pytest tests
+	$(RUN) $(BIN)/python -m pytest tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check kymata_core tests benchmarks
 
+# Jobs call `kymata-core` and Snakemake from .venv, on this machine or a cluster's nodes.
+RUN := PATH="$(CURDIR)/$(BIN):$$PATH" MPLBACKEND=Agg
+
 demo: $(STAMP)
-	$(BIN)/python -m kymata_core.demo
+	$(RUN) $(BIN)/snakemake --profile profiles/default
+	$(RUN) $(BIN)/snakemake --profile profiles/default --report results/report.html
+	$(BIN)/python -m kymata_core.demo results
 
 clean:
 	rm -rf $(VENV) results .snakemake

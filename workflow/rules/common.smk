@@ -190,10 +190,15 @@ def gridsearch_emeg(wildcards):
     return participant_emeg(wildcards.participant, SPACE_OF_HEMI[wildcards.hemi])
 
 
-def gridsearch_flags():
-    """The gridsearch parameters as command-line flags (a rule parameter, so a change reruns the jobs)."""
+def transform_file(wildcards):
+    return TRANSFORMS[wildcards.transform]
+
+
+def _gridsearch_flags():
+    """The study-wide gridsearch parameters as command-line flags."""
     g = GRIDSEARCH
     flags = [
+        f"--transform-rate {STUDY['transform_rate']!r}",
         f"--start-latency {g['start_latency']!r}",
         f"--seconds-per-split {g['seconds_per_split']!r}",
         f"--n-splits {g['n_splits']}",
@@ -203,10 +208,32 @@ def gridsearch_flags():
         f"--stimulus-delivery-latency {g['stimulus_delivery_latency']!r}",
         f"--stimulus-shift-correction {g['stimulus_shift_correction']!r}",
         f"--nan-policy {config['transforms'].get('nan_policy', 'error')}",
+        f"--memory-budget-mb {g['memory_budget_mb']}",
     ]
     if g["resample"] is not None:
         flags.append(f"--resample {g['resample']!r}")
     return " ".join(flags)
+
+
+GRIDSEARCH_FLAGS = _gridsearch_flags()
+
+
+def gridsearch_args(wildcards):
+    """Every flag of one gridsearch job but its input and output files and threads.
+
+    A rule parameter, so that a change of any of them reruns the job. One function, not one per
+    flag: Snakemake inspects every callable of every job, which adds up over 20,000 jobs.
+    """
+    hemi = wildcards.hemi
+    args = [
+        f"--space {SPACE_OF_HEMI[hemi]}",
+        "" if hemi == "scalp" else f"--hemi {hemi}",
+        f"--transform-name {wildcards.transform}",
+        GRIDSEARCH_FLAGS,
+    ]
+    if GRIDSEARCH["save_dense"]:
+        args.append(f"--dense-out {RESULTS}/{wildcards.participant}/dense/{wildcards.transform}.{hemi}.h5")
+    return " ".join(a for a in args if a)
 
 
 def gridsearch_mem_mb(wildcards, input, threads):

@@ -5,7 +5,7 @@
 rule gridsearch:
     input:
         emeg=gridsearch_emeg,
-        transform=lambda wildcards: TRANSFORMS[wildcards.transform],
+        transform=transform_file,
     output:
         nkg=f"{RESULTS}/{{participant}}/shards/{{transform}}.{{hemi}}.nkg",
         **(
@@ -14,12 +14,7 @@ rule gridsearch:
             else {}
         ),
     params:
-        space=lambda wildcards: SPACE_OF_HEMI[wildcards.hemi],
-        hemi=lambda wildcards: "" if wildcards.hemi == "scalp" else f"--hemi {wildcards.hemi}",
-        transform_rate=STUDY["transform_rate"],
-        flags=gridsearch_flags(),
-        memory_budget_mb=GRIDSEARCH["memory_budget_mb"],
-        dense=lambda wildcards, output: f"--dense-out {output.dense}" if GRIDSEARCH["save_dense"] else "",
+        args=gridsearch_args,
     log:
         f"{RESULTS}/logs/gridsearch/{{participant}}/{{transform}}.{{hemi}}.log",
     benchmark:
@@ -29,8 +24,5 @@ rule gridsearch:
         mem_mb=gridsearch_mem_mb,
         runtime=GRIDSEARCH["runtime_min"],
     shell:
-        "kymata-core gridsearch --emeg {input.emeg[0]} --space {params.space} {params.hemi}"
-        " --transform {input.transform} --transform-name {wildcards.transform}"
-        " --transform-rate {params.transform_rate} {params.flags}"
-        " --memory-budget-mb {params.memory_budget_mb} --threads {threads} {params.dense}"
-        " --out {output.nkg} --overwrite > {log} 2>&1"
+        "kymata-core gridsearch --emeg {input.emeg[0]} --transform {input.transform} {params.args}"
+        " --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"

@@ -1,0 +1,127 @@
+"""Workflow benchmarks: DAG build time at scale, and the demo's wall time per stage.
+
+    python benchmarks/bench_workflow.py dag [--participants 50 --transforms 200]
+    python benchmarks/bench_workflow.py demo [--profile profiles/default] [--workdir DIR]
+
+``dag`` writes a study of tiny but real input files (source estimates and transforms), so that
+Snakemake sees 50 participants × 200 transforms × 2 hemispheres = 20,000 gridsearch jobs (plus the
+group average's), and times a dry run: parsing, validation, DAG build and resource evaluation.
+
+``demo`` runs the demo workflow in a fresh copy with the given profile and breaks its wall time down
+per rule from the jobs' benchmark files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.workflow_utils import copy_workflow, snakemake_env, write_config  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def make_large_study(root: Path, n_participants: int, n_transforms: int) -> Path:
+    import mne
+
+    data = root / "data"
+    (data / "emeg").mkdir(parents=True)
+    (data / "transforms").mkdir()
+    stc = mne.SourceEstimate(
+        np.zeros((20, 50), dtype=np.float32), [np.arange(10), np.arange(10)], tmin=-0.2, tstep=0.005
+    )
+    participants = [f"sub{i:03d}" for i in range(n_participants)]
+    for p in participants:
+        stc.save(data / "emeg" / p, overwrite=True, verbose="error")
+    transforms = {}
+    for i in range(n_transforms):
+        name = f"transform{i:03d}"
+        np.save(data / "transforms" / f"{name}.npy", np.full(10, i, dtype=np.float32))
+        transforms[name] = f"data/transforms/{name}.npy"
+    config = {
+        "dataset": "files",
+        "participants": participants,
+        "channel_space": "source",
+        "emeg": {"source": "data/emeg/{participant}-lh.stc"},
+        "transforms": {"sample_rate": 200, "files": transforms},
+        "ippm": {"denoisers": []},
+    }
+    return write_config(root, config)
+
+
+def bench_dag(n_participants: int, n_transforms: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = copy_workflow(Path(tmp))
+        t0 = time.perf_counter()
+        config = make_large_study(root, n_participants, n_transforms)
+        setup = time.perf_counter() - t0
+        cmd = [str(BIN / "snakemake"), "--dry-run", "--quiet", "rules", "--cores", "2",
+               "--workflow-profile", "none", "--configfile", str(config)]
+        t0 = time.perf_counter()
+        result = subprocess.run(cmd, cwd=root, env=snakemake_env(), capture_output=True, text=True)
+        elapsed = time.perf_counter() - t0
+        if result.returncode != 0:
+            sys.exit(result.stdout[-3000:] + result.stderr[-3000:])
+        counts = {}
+        for line in result.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                counts[parts[0]] = int(parts[1])
+        print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}")
+        print(f"study: {n_participants} participants x {n_transforms} transforms x 2 hemispheres "
+              f"(input files written in {setup:.1f} s)")
+        print(f"jobs: {counts}")
+        print(f"dry run (parse + validate + DAG + resources): {elapsed:.1f} s")
+
+
+def bench_demo(profile: str, workdir: Path | None) -> None:
+    root = copy_workflow(workdir or Path(tempfile.mkdtemp(prefix="kymata-demo-bench-")))
+    repo = Path(__file__).resolve().parents[1]
+    if not (root / "profiles").exists():
+        (root / "profiles").symlink_to(repo / "profiles")
+    t0 = time.perf_counter()
+    result = subprocess.run([str(BIN / "snakemake"), "--profile", profile], cwd=root, env=snakemake_env(),
+                            capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if result.returncode != 0:
+        sys.exit(result.stdout[-3000:] + result.stderr[-3000:])
+    per_rule: dict[str, list[float]] = defaultdict(list)
+    for tsv in (root / "results" / "benchmarks").rglob("*.tsv"):
+        rule = tsv.relative_to(root / "results" / "benchmarks").parts[0].removesuffix(".tsv")
+        with tsv.open() as f:
+            row = next(csv.DictReader(f, delimiter="\t"))
+        per_rule[rule].append(float(row["s"]))
+    print(f"demo with {profile}: wall time {wall:.1f} s in {root}")
+    print(f"{'rule':<18}{'jobs':>6}{'sum s':>10}{'max s':>8}")
+    for rule, times in sorted(per_rule.items(), key=lambda kv: -sum(kv[1])):
+        print(f"{rule:<18}{len(times):>6}{sum(times):>10.1f}{max(times):>8.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    dag = sub.add_parser("dag")
+    dag.add_argument("--participants", type=int, default=50)
+    dag.add_argument("--transforms", type=int, default=200)
+    demo = sub.add_parser("demo")
+    demo.add_argument("--profile", default="profiles/default")
+    demo.add_argument("--workdir", type=Path)
+    args = parser.parse_args()
+    if args.what == "dag":
+        bench_dag(args.participants, args.transforms)
+    else:
+        bench_demo(args.profile, args.workdir)
+
+
+if __name__ == "__main__":
+    main()

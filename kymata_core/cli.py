@@ -22,8 +22,12 @@ class UserError(Exception):
     """An error caused by the user's input: printed as one line, without a traceback."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand, or just ``only``.
+
+    Registering one subcommand imports only its module, which keeps the start-up of each of the
+    workflow's thousands of jobs short.
+    """
     parser = argparse.ArgumentParser(
         prog="kymata-core",
         description="Kymata gridsearch, ExpressionSets and IPPMs. Every step of the kymata-pipeline workflow.",
@@ -31,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in SUBCOMMANDS:
+    for name in [only] if only else SUBCOMMANDS:
         try:
             module = importlib.import_module(f"kymata_core.commands.{name}")
         except ModuleNotFoundError as e:
@@ -44,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kymata-core``."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -236,8 +236,8 @@ class ExpressionSet(ABC):
             if missing:
                 raise KeyError(f"cannot rename channel(s) {missing}: not in this set")
             for block, values in channel_map.items():
-                renamed = np.array([channels.get(c, c) for c in values.tolist()], dtype=values.dtype)
-                channel_map[block] = _validate_channels(renamed, values.dtype, block)
+                renamed = np.array([channels.get(c, c) for c in values.tolist()], dtype=values.dtype.type)
+                channel_map[block] = _validate_channels(renamed, values.dtype.type, block)
         self._transforms = new_transforms
         self._data = {b: self._wrap(self.coo(b), channel_map[b]) for b in self._data}
 

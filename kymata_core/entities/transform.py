@@ -7,7 +7,6 @@ from fractions import Fraction
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +63,8 @@ class Transform:
         ratio = self.sample_rate / rate
         if ratio > 1 and float(ratio).is_integer():
             return Transform(self.name, self.values[:: int(ratio)], rate)
+        from scipy.signal import resample_poly  # slow to import; rarely needed
+
         fraction = Fraction(rate / self.sample_rate).limit_denominator(10_000)
         values = resample_poly(self.values.astype(np.float64), fraction.numerator, fraction.denominator)
         return Transform(self.name, values.astype(self.values.dtype), rate)

@@ -1,0 +1,1 @@
+"""Information processing pathway maps: hierarchy, denoisers, graph, JSON export and evaluation."""

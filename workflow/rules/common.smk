@@ -34,7 +34,7 @@ SPACE_OF_HEMI = {"scalp": "sensor", "lh": "source", "rh": "source"}
 
 def _demo_study():
     """Participants, transforms and input paths of the simulated demo study."""
-    from kymata_core.simulate import DEMO_HIERARCHY, DEMO_SPEC, StudySpec
+    from kymata_core.simulate import DEMO_SPEC, StudySpec
 
     spec = StudySpec.from_yaml(config["demo"]["spec"]) if config["demo"]["spec"] else DEMO_SPEC
     data = config["demo"]["data_dir"].rstrip("/")
@@ -48,7 +48,7 @@ def _demo_study():
         },
         "truth": f"{data}/truth.json",
         "data_dir": data,
-        "hierarchy": DEMO_HIERARCHY if set(spec.transforms) <= set(DEMO_HIERARCHY) else {},
+        "hierarchy": dict(spec.hierarchy),
     }
 
 

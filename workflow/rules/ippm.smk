@@ -21,6 +21,11 @@ rule ippm:
         truth=truth_file(),
     output:
         json=f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.json",
+        **(
+            {"check": f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.check.json"}
+            if STUDY["truth"]
+            else {}
+        ),
     params:
         denoiser_params=lambda wildcards: json.dumps(DENOISER_PARAMS.get(wildcards.denoiser, {}), sort_keys=True),
         merge="--merge-hemispheres" if config["ippm"]["merge_hemispheres"] else "",

@@ -26,7 +26,9 @@ rule plot_expression:
 
 rule plot_ippm:
     input:
-        f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.json",
+        ippm=f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.json",
+        expression=f"{RESULTS}/{{participant}}/expression-{{space}}.nkg",
+        hierarchy=f"{RESULTS}/ippm/hierarchy.json",
     output:
         report(
             f"{RESULTS}/{{participant}}/plots/ippm-{{denoiser}}-{{space}}.{{fmt}}",
@@ -41,11 +43,11 @@ rule plot_ippm:
         ),
     params:
         options=json.dumps(config["plots"]["ippm"], sort_keys=True),
-        transforms=json.dumps(sorted(TRANSFORMS)),
     log:
         f"{RESULTS}/logs/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.tsv"
     shell:
-        "kymata-core plot ippm --ippm {input} --options {params.options:q}"
+        "kymata-core plot ippm --ippm {input.ippm} --expression {input.expression}"
+        " --hierarchy {input.hierarchy} --options {params.options:q}"
         " --out {output} --overwrite > {log} 2>&1"

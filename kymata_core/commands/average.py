@@ -1,0 +1,58 @@
+"""``kymata-core average``: the grand average of several participants' EMEG."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from kymata_core.io.emeg import grand_average, write_evoked, write_source_estimate
+
+log = logging.getLogger(__name__)
+
+EPILOG = """\
+examples:
+  kymata-core average --space sensor --out data/average-ave.fif data/emeg/p01-ave.fif data/emeg/p02-ave.fif
+  kymata-core average --space source --out data/average data/emeg/p01-lh.stc data/emeg/p02-lh.stc
+      writes data/average-lh.stc and data/average-rh.stc
+
+Sensor space: each INPUT is an MNE evoked file; repetitions in a file are averaged first, and OUT is
+an evoked file (name it *-ave.fif). Source space: each INPUT is a source estimate (stem-lh.stc,
+stem-rh.stc, the stem, or stem-stc.h5); OUT is a stem or a -lh.stc/-rh.stc path, and both
+hemispheres are written. Every input must have the same channels (or vertices), sample rate and
+times.
+"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "average",
+        help="average EMEG over participants (the grand-average participant)",
+        description="Average EMEG over participants and write it back in the same MNE format.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--space", required=True, choices=("sensor", "source"), help="channel space of the inputs"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="OUT", help="output file (sensor) or stem (source)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output")
+    parser.add_argument(
+        "inputs", nargs="+", type=Path, metavar="INPUT", help="EMEG files of the participants"
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.space == "sensor" and not args.out.name.endswith(("-ave.fif", "_ave.fif")):
+        raise ValueError(f"--out {args.out}: an evoked file name must end in -ave.fif")
+    average = grand_average(args.inputs, args.space)
+    if args.space == "sensor":
+        written = [write_evoked(average, args.out, overwrite=args.overwrite)]
+    else:
+        written = write_source_estimate(average, args.out, overwrite=args.overwrite)
+    log.info("averaged %d inputs into %s", len(args.inputs), ", ".join(map(str, written)))
+    return 0

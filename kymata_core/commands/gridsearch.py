@@ -1,0 +1,332 @@
+"""``kymata-core gridsearch``: one transform against one participant's EMEG, written as an ``.nkg``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import kymata_core
+from kymata_core.entities.transform import Transform
+from kymata_core.io.emeg import read_emeg, source_estimate_files
+from kymata_core.io.transform import NAN_POLICIES, load_transform
+
+log = logging.getLogger(__name__)
+
+EPILOG = """\
+examples:
+  kymata-core gridsearch --emeg data/emeg/p01-ave.fif --space sensor \\
+      --transform data/transforms/loudness.npy --transform-rate 200 \\
+      --n-splits 100 --out results/p01/shards/loudness.scalp.nkg
+  kymata-core gridsearch --emeg data/emeg/p01-lh.stc --space source --hemi lh \\
+      --transform data/stimulisig.npz --transform-name loudness --transform-rate 1000 --resample 200 \\
+      --n-splits 400 --n-derangements 6 --seed 0 --threads 2 --out results/p01/shards/loudness.lh.nkg
+  kymata-core gridsearch --estimate-memory --emeg data/emeg/p01-lh.stc --space source \\
+      --transform data/transforms/loudness.npy --transform-rate 200 --n-splits 100
+      prints the peak memory estimate in MB, reading only the files' headers
+
+EMEG: sensor space reads an MNE evoked file (MEG and EEG channels, bad channels excluded; several
+evokeds in the file are repetitions); source space reads a source estimate given as stem-lh.stc,
+stem-rh.stc, the stem, or stem-stc.h5, both hemispheres unless --hemi is given.
+Transform: .npy (one transform; name = file stem unless --transform-name), .npz (one key per
+transform; --transform-name picks the key) or .mat (--transform-name is the variable). Its sample
+rate is --transform-rate (an .npz may store it under the key sample_rate instead). The EMEG sample
+rate must be a whole multiple of the transform's (after --resample); the EMEG is down-sampled by
+taking every d-th sample inside the gridsearch.
+Latencies are in seconds. The output .nkg records the package version, the sha256 of every input
+file and every parameter. The same inputs and --seed give a byte-identical .nkg.
+"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "gridsearch",
+        help="gridsearch one transform against one participant's EMEG",
+        description="Test one transform against every channel (sensor or hexel) at every latency and write "
+        "the log10 p-values as an .nkg ExpressionSet.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    io = p.add_argument_group("inputs and outputs")
+    io.add_argument("--emeg", required=True, type=Path, metavar="PATH", help="EMEG file (see below)")
+    io.add_argument("--space", required=True, choices=("sensor", "source"), help="channel space of --emeg")
+    io.add_argument(
+        "--hemi",
+        choices=("lh", "rh", "scalp"),
+        help="source space: only this hemisphere (default both); sensor space: 'scalp' or nothing",
+    )
+    io.add_argument(
+        "--transform", required=True, type=Path, metavar="PATH", help="transform file (.npy, .npz, .mat)"
+    )
+    io.add_argument(
+        "--transform-name",
+        metavar="NAME",
+        help="transform name: the key in an .npz, the variable in a .mat (default: the .npy file stem, or an .npz's only key)",
+    )
+    io.add_argument("--transform-rate", type=float, metavar="HZ", help="sample rate of the transform file")
+    io.add_argument("--resample", type=float, metavar="HZ", help="resample the transform to this rate first")
+    io.add_argument(
+        "--nan-policy",
+        choices=NAN_POLICIES,
+        default="error",
+        help="NaNs in the transform: refuse (default), replace by zero, or by the mean",
+    )
+    io.add_argument(
+        "--out", type=Path, metavar="OUT.nkg", help="output ExpressionSet (required unless --estimate-memory)"
+    )
+    io.add_argument(
+        "--dense-out",
+        type=Path,
+        metavar="PATH.h5",
+        help="also write the dense log10 p (channels × latencies)",
+    )
+    io.add_argument(
+        "--qc-plot", type=Path, metavar="PATH.png", help="also plot the five most significant channels"
+    )
+    io.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+    gs = p.add_argument_group("gridsearch parameters")
+    gs.add_argument(
+        "--start-latency",
+        type=float,
+        default=-0.2,
+        metavar="S",
+        help="earliest latency, seconds (default -0.2)",
+    )
+    gs.add_argument(
+        "--seconds-per-split",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="split length and latency window, seconds (default 1)",
+    )
+    gs.add_argument(
+        "--n-splits",
+        type=int,
+        default=400,
+        metavar="N",
+        help="number of splits of the stimulus (default 400)",
+    )
+    gs.add_argument(
+        "--n-reps", type=int, default=1, metavar="N", help="repetitions used as extra splits (default 1)"
+    )
+    gs.add_argument(
+        "--n-derangements", type=int, default=6, metavar="N", help="derangements forming the null (default 6)"
+    )
+    gs.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the derangements (default 0)")
+    gs.add_argument(
+        "--stimulus-delivery-latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="trigger-to-stimulus delay, seconds (default 0)",
+    )
+    gs.add_argument(
+        "--stimulus-shift-correction",
+        type=float,
+        default=0.0,
+        metavar="S/S",
+        help="stimulus clock drift, seconds per second (default 0)",
+    )
+    gs.add_argument("--exact-t", action="store_true", help="use the t distribution for every cell")
+
+    rs = p.add_argument_group("resources")
+    rs.add_argument(
+        "--memory-budget-mb",
+        type=float,
+        metavar="MB",
+        help="working memory budget (default: min(25%% of free, 2 GB))",
+    )
+    rs.add_argument("--threads", type=int, default=1, metavar="N", help="threads for the FFTs (default 1)")
+    rs.add_argument(
+        "--estimate-memory",
+        action="store_true",
+        help="print the peak memory estimate in MB and exit without running",
+    )
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    if args.estimate_memory:
+        print(f"{estimate_memory_mb(args):.0f}")
+        return 0
+    if args.out is None:
+        raise ValueError("--out is required (the .nkg to write)")
+    if args.out.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.out} already exists (pass --overwrite to replace it)")
+
+    transform = load_transform(
+        args.transform,
+        name=args.transform_name if args.transform.suffix.lower() != ".npy" else None,
+        sample_rate=args.transform_rate,
+        nan_policy=args.nan_policy,
+        resample_to=args.resample,
+    )
+    if args.transform_name and transform.name != args.transform_name:
+        transform = Transform(args.transform_name, transform.values, transform.sample_rate)
+    hemi = None if args.hemi == "scalp" else args.hemi
+    emeg = read_emeg(args.emeg, args.space, hemi=hemi)
+    log.info(
+        "gridsearch of %r (%s) against %s: %d channels, %d reps, %d samples at %g Hz",
+        transform.name,
+        transform,
+        args.emeg,
+        emeg.n_channels,
+        emeg.n_reps,
+        emeg.n_times,
+        emeg.sample_rate,
+    )
+
+    from kymata_core.gridsearch.plain import do_gridsearch
+    from kymata_core.io.nkg import save_expression_set
+
+    es = do_gridsearch(
+        emeg.values,
+        transform,
+        emeg.channel_names,
+        args.space,
+        start_latency=args.start_latency,
+        emeg_t_start=emeg.t_start,
+        stimulus_shift_correction=args.stimulus_shift_correction,
+        stimulus_delivery_latency=args.stimulus_delivery_latency,
+        emeg_sample_rate=emeg.sample_rate,
+        emeg_layout=emeg.sensor_layout,
+        plot_location=args.qc_plot,
+        n_derangements=args.n_derangements,
+        seconds_per_split=args.seconds_per_split,
+        n_splits=args.n_splits,
+        n_reps=args.n_reps,
+        plot_top_five_channels=args.qc_plot is not None,
+        overwrite=args.overwrite,
+        seed=args.seed,
+        memory_budget=_budget_bytes(args),
+        n_jobs=args.threads,
+        exact_t=args.exact_t,
+        dense_out=args.dense_out,
+    )
+    save_expression_set(es, args.out, overwrite=args.overwrite, provenance=provenance(args, transform, emeg))
+    log.info("wrote %s", args.out)
+    return 0
+
+
+def provenance(args: argparse.Namespace, transform, emeg) -> dict[str, Any]:
+    """What made the ``.nkg``: package version, input files (name and sha256), every parameter and the seed.
+
+    File names are stored without their directories so that the same inputs give the same bytes
+    wherever they live; the sha256 identifies the content.
+    """
+    emeg_files = emeg_input_files(args.emeg, args.space)
+    return {
+        "command": "gridsearch",
+        "kymata_core_version": kymata_core.__version__,
+        "inputs": {
+            "emeg": [{"name": f.name, "sha256": sha256_file(f)} for f in emeg_files],
+            "transform": {"name": args.transform.name, "sha256": sha256_file(args.transform)},
+        },
+        "parameters": {
+            "channel_space": args.space,
+            "hemi": args.hemi,
+            "transform_name": transform.name,
+            "transform_rate": args.transform_rate,
+            "transform_sample_rate_used": transform.sample_rate,
+            "resample": args.resample,
+            "nan_policy": args.nan_policy,
+            "emeg_sample_rate": emeg.sample_rate,
+            "emeg_t_start": emeg.t_start,
+            "n_channels": emeg.n_channels,
+            "start_latency": args.start_latency,
+            "seconds_per_split": args.seconds_per_split,
+            "n_splits": args.n_splits,
+            "n_reps": args.n_reps,
+            "n_derangements": args.n_derangements,
+            "stimulus_delivery_latency": args.stimulus_delivery_latency,
+            "stimulus_shift_correction": args.stimulus_shift_correction,
+            "exact_t": args.exact_t,
+        },
+        "seed": args.seed,
+    }
+
+
+def emeg_input_files(path: Path, space: str) -> list[Path]:
+    """Every file the EMEG input consists of (both ``.stc`` files of a pair)."""
+    if space == "source":
+        return source_estimate_files(path)
+    return [Path(path)]
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def estimate_memory_mb(args: argparse.Namespace) -> float:
+    """The gridsearch memory estimate for these arguments, reading only file headers."""
+    from kymata_core.gridsearch.memory import estimate_gridsearch_memory
+    from kymata_core.io.emeg_shape import read_emeg_shape
+
+    hemi = None if args.hemi == "scalp" else args.hemi
+    path = source_estimate_files(args.emeg)[0] if args.space == "source" else args.emeg
+    shape = read_emeg_shape(path, args.space, hemi)
+    transform_rate = args.resample if args.resample is not None else args.transform_rate
+    if transform_rate is None:
+        transform_rate = _npz_rate_only(args.transform)
+    estimate = estimate_gridsearch_memory(
+        n_channels=shape.n_channels,
+        n_times=shape.n_times,
+        n_reps=args.n_reps,
+        n_splits=args.n_splits,
+        n_derangements=args.n_derangements,
+        seconds_per_split=args.seconds_per_split,
+        emeg_sample_rate=shape.sample_rate,
+        transform_sample_rate=transform_rate,
+        memory_budget=_budget_bytes(args),
+    )
+    return estimate / 1024**2
+
+
+def _npz_rate_only(path: Path) -> float:
+    import numpy as np
+
+    from kymata_core.io.transform import SAMPLE_RATE_KEY
+
+    if path.suffix.lower() == ".npz" and path.exists():
+        with np.load(path, allow_pickle=False) as npz:
+            if SAMPLE_RATE_KEY in npz.files:
+                return float(np.asarray(npz[SAMPLE_RATE_KEY]).reshape(()))
+    raise ValueError(f"{path}: give --transform-rate (the file does not record its sample rate)")
+
+
+def _budget_bytes(args: argparse.Namespace) -> int | None:
+    return None if args.memory_budget_mb is None else int(args.memory_budget_mb * 1024**2)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.space == "sensor" and args.hemi in ("lh", "rh"):
+        raise ValueError(
+            f"--hemi {args.hemi} is for source space; sensor space takes --hemi scalp or nothing"
+        )
+    if args.space == "source" and args.hemi == "scalp":
+        raise ValueError("--hemi scalp is for sensor space; source space takes lh, rh or nothing (both)")
+    for name in ("n_splits", "n_reps", "n_derangements", "threads"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.seconds_per_split <= 0:
+        raise ValueError(f"--seconds-per-split must be positive, got {args.seconds_per_split}")
+    for name in ("transform_rate", "resample", "memory_budget_mb"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if args.out is not None and args.out.suffix != ".nkg":
+        raise ValueError(f"--out {args.out}: the output must be an .nkg file")
+    if not args.emeg.exists() and not (args.space == "source" and source_estimate_files(args.emeg)):
+        raise FileNotFoundError(f"EMEG file not found: {args.emeg}")
+    if not args.transform.exists():
+        raise FileNotFoundError(f"transform file not found: {args.transform}")

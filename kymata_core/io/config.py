@@ -1,0 +1,101 @@
+"""Reading and editing YAML configuration files, and finding the data root directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from kymata_core.io.atomic import write_text_atomic
+
+PathType = str | os.PathLike
+FileType = IO
+
+DATA_ROOT_ENV_VAR = "KYMATA_DATA_ROOT"
+_DEFAULT_LOCAL_ROOT = "./data"
+
+
+def load_config(config_location: PathType | FileType) -> dict:
+    """Load configuration parameters from a YAML file (a path or an open file).
+
+    Returns
+    -------
+    dict
+        The parameters; an empty file gives ``{}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the path does not exist.
+    yaml.YAMLError
+        If the file is not valid YAML.
+    ValueError
+        If the YAML document is not a mapping.
+    """
+    if hasattr(config_location, "read"):
+        config = yaml.safe_load(config_location)
+        label = getattr(config_location, "name", "<config file>")
+    else:
+        path = Path(config_location)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: configuration file not found")
+        with path.open(encoding="utf-8") as f:
+            config = yaml.safe_load(f)
+        label = str(path)
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"{label}: a configuration file must hold a YAML mapping, found {type(config).__name__}"
+        )
+    return config
+
+
+def modify_param_config(config_location: PathType, key: str, value: Any) -> None:
+    """Set ``key`` to ``value`` in a YAML configuration file, keeping the order of the other keys.
+
+    The file is rewritten atomically (``yaml.safe_dump`` with ``sort_keys=False``); comments are
+    not kept. A new key is appended at the end.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    yaml.YAMLError
+        If the file is not valid YAML, or ``value`` cannot be represented safely.
+    """
+    path = Path(config_location)
+    config = load_config(path)
+    config[key] = value
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    write_text_atomic(path, text, overwrite=True)
+
+
+def get_root_dir(config: dict) -> str:
+    """The data root directory named by ``config["data_location"]``.
+
+    ``config["data_locations"]`` (optional) maps location names to directories. ``"local"``
+    always exists: unless ``data_locations`` names it, it is ``$KYMATA_DATA_ROOT`` or, when that is
+    not set, ``./data``.
+
+    Raises
+    ------
+    KeyError
+        If the config has no ``data_location``.
+    ValueError
+        If ``data_location`` is not one of the known location names (the message lists them).
+    """
+    if "data_location" not in config:
+        raise KeyError("the configuration has no 'data_location' key")
+    locations = config.get("data_locations") or {}
+    if not isinstance(locations, dict):
+        raise ValueError(f"'data_locations' must map names to directories, got {type(locations).__name__}")
+    name = config["data_location"]
+    if name in locations:
+        return str(locations[name])
+    if name == "local":
+        return os.environ.get(DATA_ROOT_ENV_VAR) or _DEFAULT_LOCAL_ROOT
+    allowed = sorted({"local", *map(str, locations)})
+    raise ValueError(f"unknown data_location {name!r}; allowed values: {', '.join(allowed)}")

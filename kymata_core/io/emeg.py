@@ -1,0 +1,547 @@
+"""Reading and writing EMEG data: MNE evoked files (sensor space) and source estimates (source space).
+
+Every reader returns an :class:`EMEGData`, whose ``values`` array has the shape
+``(channels, repetitions, time)`` that :func:`kymata_core.gridsearch.plain.do_gridsearch` expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from unittest import mock
+
+import mne
+import numpy as np
+from numpy.typing import NDArray
+
+from kymata_core.io.layouts import EEGLayout, MEGLayout, SensorLayout
+
+CHANNEL_SPACES = ("sensor", "source")
+HEMIS = ("lh", "rh")
+
+_VECTORVIEW_MEG = re.compile(r"^MEG ?\d{4}$")
+_EASYCAP_EEG = re.compile(r"^EEG ?\d{3}$")
+
+
+@dataclass
+class EMEGData:
+    """EMEG values with everything the gridsearch needs to know about them.
+
+    Attributes
+    ----------
+    values : ndarray of float32, shape (channels, reps, time)
+    channel_names : list of str, or [list of int, list of int]
+        Sensor names (sensor space), or the left and right hemisphere vertex ids (source space;
+        rows are the left hemisphere's vertices then the right's).
+    sample_rate : float
+        Samples per second.
+    t_start : float
+        Time of the first sample relative to stimulus onset (the trigger), seconds.
+    channel_space : str
+        ``"sensor"`` or ``"source"``.
+    sensor_layout : SensorLayout or None
+        The sensor layout guessed from channel names (sensor space only), if recognised.
+    source : Path
+        The file the data came from (the first file for an average).
+    info : mne.Info or None
+        The MNE measurement info (sensor space), used to write the data back.
+    """
+
+    values: NDArray[np.float32]
+    channel_names: list
+    sample_rate: float
+    t_start: float
+    channel_space: str
+    sensor_layout: SensorLayout | None
+    source: Path
+    info: mne.Info | None = field(default=None, repr=False)
+
+    @property
+    def n_channels(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def n_reps(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def n_times(self) -> int:
+        return self.values.shape[2]
+
+    @property
+    def flat_channel_names(self) -> list:
+        """Channel names in row order (source space: left vertex ids, then right)."""
+        if self.channel_space == "source":
+            return [*self.channel_names[0], *self.channel_names[1]]
+        return list(self.channel_names)
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+
+def read_evoked(
+    path: str | os.PathLike, *, picks: Sequence[str] = ("meg", "eeg"), exclude_bads: bool = True
+) -> EMEGData:
+    """Read an MNE evoked ``.fif`` file; several evokeds in one file are repetitions.
+
+    Parameters
+    ----------
+    path : path-like
+        An evoked file (conventionally ``*-ave.fif``).
+    picks : sequence of str
+        Channel types to keep (MNE type names: ``"meg"``, ``"eeg"``, ``"mag"``, ``"grad"``...).
+    exclude_bads : bool
+        Drop the channels listed in ``info["bads"]``.
+
+    Returns
+    -------
+    EMEGData
+        ``values`` has shape (channels, number of evokeds, time).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        The evokeds disagree on channels, times or sample rate; no channel is left after picking;
+        or the data contain NaNs.
+    """
+    path = _existing(path)
+    try:
+        evokeds = mne.read_evokeds(path, verbose="error")
+    except Exception as e:  # MNE raises many types for a file that is not an evoked FIF
+        raise ValueError(f"{path}: cannot read as an MNE evoked file: {e}") from e
+    if not evokeds:
+        raise ValueError(f"{path}: contains no evoked data")
+    first = evokeds[0]
+    for i, ev in enumerate(evokeds[1:], start=1):
+        problem = _evoked_mismatch(first, ev)
+        if problem:
+            raise ValueError(
+                f"{path}: evoked {i} ({ev.comment!r}) does not match evoked 0 as a repetition: {problem}"
+            )
+    try:
+        # pick on a one-sample stand-in, so the (possibly large) data are not copied
+        stand_in = mne.EvokedArray(np.zeros((len(first.ch_names), 1)), first.info, verbose="error")
+        names = stand_in.pick(list(picks), exclude="bads" if exclude_bads else [], verbose="error").ch_names
+    except ValueError:
+        names = []
+    if not names:
+        raise ValueError(
+            f"{path}: no channels left after picking {list(picks)}"
+            + (" and excluding bad channels" if exclude_bads else "")
+            + f" (channels in file: {len(first.ch_names)}, bads: {first.info['bads']})"
+        )
+    pick_idx = [first.ch_names.index(n) for n in names]
+    values = np.empty((len(pick_idx), len(evokeds), len(first.times)), dtype=np.float32)
+    for r, ev in enumerate(evokeds):
+        for row, idx in enumerate(pick_idx):
+            values[row, r] = ev.data[idx]
+    _check_finite(values, names, path)
+    info = mne.pick_info(first.info, pick_idx)
+    sfreq = float(first.info["sfreq"])
+    return EMEGData(
+        values=values,
+        channel_names=names,
+        sample_rate=sfreq,
+        t_start=_clean_time(first.first / sfreq, sfreq),
+        channel_space="sensor",
+        sensor_layout=guess_sensor_layout(info),
+        source=path,
+        info=info,
+    )
+
+
+def read_source_estimate(path_or_stem: str | os.PathLike, *, hemi: str | None = None) -> EMEGData:
+    """Read an MNE surface source estimate: an ``.stc`` pair or an ``-stc.h5`` file.
+
+    Parameters
+    ----------
+    path_or_stem : path-like
+        ``stem-lh.stc``, ``stem-rh.stc``, ``stem-stc.h5``, or the stem itself (``.stc`` pair tried
+        first, then ``.h5``).
+    hemi : {"lh", "rh"} or None
+        Keep only this hemisphere's rows (the other hemisphere's id list is then empty).
+
+    Returns
+    -------
+    EMEGData
+        One repetition; ``channel_names`` is ``[left vertex ids, right vertex ids]``.
+    """
+    if hemi is not None and hemi not in HEMIS:
+        raise ValueError(f"hemi must be 'lh', 'rh' or None, got {hemi!r}")
+    files = source_estimate_files(path_or_stem)
+    for f in files:
+        if not f.exists():
+            raise FileNotFoundError(f"source estimate file not found: {f}")
+    if len(files) == 2:
+        values, lh, rh, tmin, tstep = _read_stc_pair(files, hemi)
+    else:
+        values, lh, rh, tmin, tstep = _read_stc_h5(files[0], hemi)
+    if values.shape[0] == 0:
+        raise ValueError(f"{files[0]}: no vertices" + (f" in hemisphere {hemi}" if hemi else ""))
+    values = values[:, np.newaxis, :]
+    _check_finite(values, [*(f"lh:{v}" for v in lh), *(f"rh:{v}" for v in rh)], files[0])
+    sfreq = _clean_rate(1.0 / tstep)
+    return EMEGData(
+        values=values,
+        channel_names=[lh, rh],
+        sample_rate=sfreq,
+        t_start=_clean_time(tmin, sfreq),
+        channel_space="source",
+        sensor_layout=None,
+        source=files[0],
+    )
+
+
+def _read_stc_pair(
+    files: list[Path], hemi: str | None
+) -> tuple[NDArray[np.float32], list, list, float, float]:
+    """Read the hemispheres wanted from an ``.stc`` pair, each file on its own (a hemisphere job never
+    loads the other hemisphere, and values go straight from the file's float32 to float32)."""
+    wanted = {"lh": hemi in (None, "lh"), "rh": hemi in (None, "rh")}
+    headers = {h: _stc_header(f) for h, f in zip(HEMIS, files, strict=True)}
+    (tmin_l, tstep_l, _, n_l, _), (tmin_r, tstep_r, _, n_r, _) = headers["lh"], headers["rh"]
+    if (tmin_l, tstep_l, n_l) != (tmin_r, tstep_r, n_r):
+        raise ValueError(
+            f"{files[1]}: times differ from {files[0]} ({n_r} samples from {tmin_r:g} s every {tstep_r:g} s "
+            f"vs {n_l} from {tmin_l:g} s every {tstep_l:g} s)"
+        )
+    blocks, ids = [], {"lh": [], "rh": []}
+    for h, f in zip(HEMIS, files, strict=True):
+        if wanted[h]:
+            _, _, vertices, n_times, offset = headers[h]
+            data = np.memmap(f, dtype=">f4", mode="r", offset=offset, shape=(n_times, len(vertices)))
+            blocks.append(np.ascontiguousarray(data.T, dtype=np.float32))
+            del data
+            ids[h] = vertices
+    return np.concatenate(blocks, axis=0), ids["lh"], ids["rh"], tmin_l, tstep_l
+
+
+def _stc_header(path: Path) -> tuple[float, float, list[int], int, int]:
+    """(tmin s, tstep s, vertex ids, n_times, data offset) of an ``.stc`` file, checking its size.
+
+    The format (big-endian): tmin and tstep as float32 milliseconds, the vertex count (uint32), the
+    vertex ids (uint32), the number of time points (uint32), then float32 data, time-major.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = np.fromfile(f, dtype=">f4", count=2)
+        count = np.fromfile(f, dtype=">u4", count=1)
+        if len(head) < 2 or len(count) < 1 or 16 + 4 * int(count[0]) > size:
+            raise ValueError(f"{path}: not a source estimate (.stc) file: header too short")
+        vertices = np.fromfile(f, dtype=">u4", count=int(count[0]))
+        n_times = np.fromfile(f, dtype=">u4", count=1)
+    offset = 12 + 4 * len(vertices) + 4
+    expected = offset + 4 * len(vertices) * int(n_times[0]) if len(n_times) else -1
+    if size != expected or head[1] <= 0:
+        raise ValueError(
+            f"{path}: not a valid source estimate (.stc) file ({size} bytes; its header describes {expected})"
+        )
+    return (
+        float(head[0]) / 1000.0,
+        float(head[1]) / 1000.0,
+        [int(v) for v in vertices],
+        int(n_times[0]),
+        offset,
+    )
+
+
+def _read_stc_h5(path: Path, hemi: str | None) -> tuple[NDArray[np.float32], list, list, float, float]:
+    try:
+        stc = mne.read_source_estimate(path)
+    except Exception as e:  # MNE raises many types for a foreign file, RuntimeError without h5io
+        raise ValueError(f"{path}: cannot read as an MNE source estimate: {e}") from e
+    if not isinstance(stc, mne.SourceEstimate):
+        raise ValueError(f"{path}: expected a surface source estimate (lh + rh), got {type(stc).__name__}")
+    lh, rh = (list(map(int, v)) for v in stc.vertices)
+    data = stc.data
+    if hemi == "lh":
+        data, rh = data[: len(lh)], []
+    elif hemi == "rh":
+        data, lh = data[len(lh) :], []
+    return np.asarray(data, dtype=np.float32), lh, rh, float(stc.tmin), float(stc.tstep)
+
+
+def read_emeg(path: str | os.PathLike, channel_space: str, hemi: str | None = None) -> EMEGData:
+    """Read EMEG for ``channel_space`` ``"sensor"`` (evoked FIF) or ``"source"`` (stc pair or h5)."""
+    if channel_space == "sensor":
+        if hemi not in (None, "scalp"):
+            raise ValueError(f"hemi {hemi!r} makes no sense in sensor space (use none, or 'scalp')")
+        return read_evoked(path)
+    if channel_space == "source":
+        return read_source_estimate(path, hemi=hemi)
+    raise ValueError(f"channel space must be 'sensor' or 'source', got {channel_space!r}")
+
+
+def source_estimate_files(path_or_stem: str | os.PathLike) -> list[Path]:
+    """The files that make up a source estimate given as a path or a stem.
+
+    ``stem-lh.stc`` or ``stem-rh.stc`` or a stem with an existing pair gives both ``.stc`` files;
+    ``stem-stc.h5`` (or a stem with only that file) gives the ``.h5`` file.
+    """
+    p = Path(path_or_stem)
+    name = p.name
+    for suffix in ("-lh.stc", "-rh.stc"):
+        if name.endswith(suffix):
+            stem = p.with_name(name[: -len(suffix)])
+            return [stem.with_name(stem.name + "-lh.stc"), stem.with_name(stem.name + "-rh.stc")]
+    if name.endswith(".h5"):
+        return [p]
+    pair = [p.with_name(name + "-lh.stc"), p.with_name(name + "-rh.stc")]
+    h5 = p.with_name(name + "-stc.h5")
+    if not pair[0].exists() and h5.exists():
+        return [h5]
+    if not pair[0].exists() and not h5.exists():
+        raise FileNotFoundError(f"source estimate not found: neither {pair[0]} nor {h5} exists")
+    return pair
+
+
+def guess_sensor_layout(info: mne.Info) -> SensorLayout | None:
+    """Guess the sensor layout from channel names and types; None when nothing is recognised.
+
+    Neuromag/Elekta Vectorview MEG channels are named ``MEG0111``..``MEG2643``; EEG channels named
+    ``EEG001``.. are taken to be the Easycap montage used alongside it.
+    """
+    types = info.get_channel_types()
+    meg_names = [n for n, t in zip(info.ch_names, types, strict=True) if t in ("mag", "grad")]
+    eeg_names = [n for n, t in zip(info.ch_names, types, strict=True) if t == "eeg"]
+    meg = MEGLayout.Vectorview if meg_names and all(_VECTORVIEW_MEG.match(n) for n in meg_names) else None
+    eeg = EEGLayout.Easycap if eeg_names and all(_EASYCAP_EEG.match(n) for n in eeg_names) else None
+    if meg is None and eeg is None:
+        return None
+    return SensorLayout(meg=meg, eeg=eeg)
+
+
+# ----------------------------------------------------------------------------------------- averaging
+
+
+def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EMEGData:
+    """Average EMEG over participants (and over repetitions within each file).
+
+    Every file must have the same channels (sensor names, or vertex ids), sample rate and times.
+
+    Returns
+    -------
+    EMEGData
+        One repetition, the mean over files of each file's mean over repetitions.
+
+    Raises
+    ------
+    ValueError
+        Naming the first file that differs from the first file, and what differs.
+    """
+    if not paths:
+        raise ValueError("grand_average needs at least one input file")
+    first = read_emeg(paths[0], channel_space)
+    total = first.values.astype(np.float64).mean(axis=1)
+    for p in paths[1:]:
+        data = read_emeg(p, channel_space)
+        if data.channel_names != first.channel_names:
+            what = "sensor names" if channel_space == "sensor" else "vertex ids"
+            raise ValueError(
+                f"{data.source}: {what} differ from {first.source} "
+                f"({_describe_difference(first.flat_channel_names, data.flat_channel_names)})"
+            )
+        if data.sample_rate != first.sample_rate:
+            raise ValueError(
+                f"{data.source}: sample rate {data.sample_rate:g} Hz differs from {first.sample_rate:g} Hz in {first.source}"
+            )
+        if data.n_times != first.n_times or not np.isclose(data.t_start, first.t_start):
+            raise ValueError(
+                f"{data.source}: times differ from {first.source} ({data.n_times} samples from {data.t_start:g} s "
+                f"vs {first.n_times} samples from {first.t_start:g} s)"
+            )
+        total += data.values.astype(np.float64).mean(axis=1)
+    mean = (total / len(paths)).astype(np.float32)[:, np.newaxis, :]
+    return EMEGData(
+        values=mean,
+        channel_names=first.channel_names,
+        sample_rate=first.sample_rate,
+        t_start=first.t_start,
+        channel_space=channel_space,
+        sensor_layout=first.sensor_layout,
+        source=first.source,
+        info=first.info,
+    )
+
+
+# ----------------------------------------------------------------------------------------- writing
+
+
+def write_evoked(data: EMEGData, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write sensor-space data as an MNE evoked file, one evoked per repetition (atomically).
+
+    Uses ``data.info`` when present; otherwise builds one from the channel names (``MEG…1`` are
+    magnetometers, other ``MEG`` gradiometers, ``EEG`` electroencephalography, the rest misc).
+    """
+    if data.channel_space != "sensor":
+        raise ValueError(f"write_evoked needs sensor-space data, got {data.channel_space!r}")
+    path = Path(path)
+    _refuse_existing([path], overwrite)
+    info = (
+        data.info if data.info is not None else info_from_channel_names(data.channel_names, data.sample_rate)
+    )
+    if info.ch_names != list(data.channel_names):
+        raise ValueError("write_evoked: data.info channels do not match data.channel_names")
+    evokeds = [
+        mne.EvokedArray(
+            data.values[:, r, :].astype(np.float64),
+            info,
+            tmin=data.t_start,
+            comment=f"rep{r}",
+            nave=1,
+            verbose="error",
+        )
+        for r in range(data.n_reps)
+    ]
+    with _atomic_target(path, "-ave.fif") as tmp, deterministic_fif_ids():
+        mne.write_evokeds(tmp, evokeds, overwrite=True, verbose="error")
+    return path
+
+
+def write_source_estimate(data: EMEGData, stem: str | os.PathLike, *, overwrite: bool = False) -> list[Path]:
+    """Write source-space data as an ``.stc`` pair ``stem-lh.stc`` / ``stem-rh.stc`` (atomically).
+
+    ``stem`` may also be given as ``…-lh.stc`` or ``…-rh.stc``. Only the first repetition is written
+    (average repetitions first). Returns the two paths.
+    """
+    if data.channel_space != "source":
+        raise ValueError(f"write_source_estimate needs source-space data, got {data.channel_space!r}")
+    stem = Path(stem)
+    for suffix in ("-lh.stc", "-rh.stc"):
+        if stem.name.endswith(suffix):
+            stem = stem.with_name(stem.name[: -len(suffix)])
+    targets = [stem.with_name(stem.name + "-lh.stc"), stem.with_name(stem.name + "-rh.stc")]
+    _refuse_existing(targets, overwrite)
+    lh, rh = (np.asarray(v, dtype=np.int64) for v in data.channel_names)
+    stc = mne.SourceEstimate(
+        data.values[:, 0, :].astype(np.float64),
+        vertices=[lh, rh],
+        tmin=data.t_start,
+        tstep=1.0 / data.sample_rate,
+        verbose="error",
+    )
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{stem.name}.", dir=stem.parent))
+    try:
+        stc.save(tmp_dir / stem.name, ftype="stc", overwrite=True, verbose="error")
+        for target in targets:
+            os.replace(tmp_dir / target.name, target)
+    finally:
+        for leftover in tmp_dir.iterdir():
+            leftover.unlink()
+        tmp_dir.rmdir()
+    return targets
+
+
+def info_from_channel_names(names: Sequence[str], sample_rate: float) -> mne.Info:
+    """An :class:`mne.Info` with channel types guessed from Vectorview/EEG-style names."""
+    types = []
+    for n in names:
+        if _VECTORVIEW_MEG.match(n):
+            types.append("mag" if n.endswith("1") else "grad")
+        elif n.startswith("EEG"):
+            types.append("eeg")
+        else:
+            types.append("misc")
+    return mne.create_info(list(names), sample_rate, types, verbose="error")
+
+
+@contextlib.contextmanager
+def deterministic_fif_ids() -> Iterator[None]:
+    """Make MNE write a fixed machine id into FIF files, so identical data give identical bytes.
+
+    MNE stamps every FIF block id with the writing machine's MAC address; with a fixed
+    ``meas_date`` this is the only machine-dependent content of an evoked file.
+    """
+    write_module = getattr(getattr(mne, "_fiff", None), "write", None)
+    if write_module is None or not hasattr(write_module, "get_machid"):
+        yield
+        return
+    with mock.patch.object(write_module, "get_machid", lambda: np.zeros(2, dtype=np.int32)):
+        yield
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _existing(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"EMEG file not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, expected an EMEG file")
+    return path
+
+
+def _evoked_mismatch(a: mne.Evoked, b: mne.Evoked) -> str | None:
+    if a.ch_names != b.ch_names:
+        return f"channels differ ({_describe_difference(a.ch_names, b.ch_names)})"
+    if a.info["sfreq"] != b.info["sfreq"]:
+        return f"sample rate {b.info['sfreq']:g} Hz vs {a.info['sfreq']:g} Hz"
+    if len(a.times) != len(b.times) or a.first != b.first:
+        return f"times differ ({len(b.times)} samples from {b.times[0]:g} s vs {len(a.times)} from {a.times[0]:g} s)"
+    return None
+
+
+def _describe_difference(a: Sequence, b: Sequence) -> str:
+    if len(a) != len(b):
+        return f"{len(b)} channels vs {len(a)}"
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if x != y:
+            return f"first difference at position {i}: {y!r} vs {x!r}"
+    return "same channels"  # pragma: no cover
+
+
+def _check_finite(values: NDArray, names: Sequence[str], path: Path) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        channel, rep, sample = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{path}: non-finite value (NaN or inf) in channel {names[channel]!r}, repetition {rep}, sample {sample}"
+        )
+
+
+def _clean_rate(rate: float) -> float:
+    # stc files store the time step as float32 milliseconds: 1/tstep is off by ~1e-7 relative
+    nearest = round(rate)
+    return float(nearest) if abs(rate - nearest) < 1e-4 * max(1.0, rate) else float(rate)
+
+
+def _clean_time(t: float, rate: float) -> float:
+    """Snap a start time to the nearest whole sample, which float32 storage may have missed."""
+    samples = t * rate
+    nearest = round(samples)
+    return float(nearest / rate) if abs(samples - nearest) < 1e-3 else float(t)
+
+
+def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
+    if overwrite:
+        return
+    for p in paths:
+        if p.exists():
+            raise FileExistsError(f"{p} already exists (pass overwrite to replace it)")
+
+
+@contextlib.contextmanager
+def _atomic_target(path: Path, suffix: str) -> Iterator[Path]:
+    """A temporary path next to ``path`` ending in ``suffix`` (MNE checks file-name endings); renamed on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

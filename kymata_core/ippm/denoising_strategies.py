@@ -1,0 +1,358 @@
+"""Denoising strategies: threshold the best points of an ExpressionSet, cluster each transform's
+significant points by latency, and keep each cluster's most significant point.
+
+Every latency parameter is in seconds; latency is never rescaled. See ``spec/ippm.md`` §4–§5.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kymata_core.entities.expression import (
+    ExpressionPoint,
+    ExpressionSet,
+    HexelExpressionSet,
+    SensorExpressionSet,
+    get_n_channels,
+    group_points_by_transform,
+)
+from kymata_core.ippm.cluster import (
+    AdaptiveMaxPoolClusterer,
+    DBSCANClusterer,
+    GMMClusterer,
+    MaxPoolClusterer,
+    MeanShiftClusterer,
+)
+from kymata_core.math.probability import p_threshold_for_sigmas, sidak_correct
+
+DEFAULT_N_SIGMA = 5.0
+
+
+def logp_threshold_for_n_sigma(n_sigma: float, n_comparisons: int) -> float:
+    """log10 of the Šidák-corrected one-tailed p-value at ``n_sigma`` over ``n_comparisons`` tests."""
+    corrected = sidak_correct(p_threshold_for_sigmas(n_sigma), max(int(n_comparisons), 1))
+    return float(np.log10(corrected)) if corrected > 0 else -math.inf
+
+
+def n_comparisons(es: ExpressionSet) -> int:
+    """transforms × latencies × channels (summed over all blocks)."""
+    return len(es.transforms) * len(es.latencies) * get_n_channels(es)
+
+
+def canonical_order(points: Sequence[ExpressionPoint], transforms: Sequence[str]) -> list[ExpressionPoint]:
+    """Points sorted by (position of the transform in ``transforms``, latency, log10 p, channel).
+
+    Best points come in channel order; sorting them makes the IPPM independent of how channels
+    are numbered or ordered in the file (ties keep the input order).
+    """
+    rank = {t: i for i, t in enumerate(transforms)}
+    return sorted(
+        points, key=lambda p: (rank.get(p.transform, len(rank)), p.latency, p.logp_value, p.channel)
+    )
+
+
+class DenoisingStrategy:
+    """Base class: threshold, then per (block, transform) cluster and keep cluster minima.
+
+    Parameters
+    ----------
+    exclude_points_above_n_sigma : float, optional
+        Keep points more significant than this many sigma after Šidák correction over
+        transforms × latencies × channels. Default 5 when ``exclude_logp_vals_above`` is not given.
+    exclude_logp_vals_above : float, optional
+        Keep points with log10 p strictly below this. Exclusive with the sigma route.
+    should_normalise : bool
+        Min–max scale the significance column (only used when ``should_cluster_only_latency`` is False).
+    should_cluster_only_latency : bool
+        Cluster on latency only (True), or on latency and significance.
+    should_max_pool : bool
+        Keep only the single best cluster representative per transform and block.
+    should_shuffle : bool
+        Permute each transform's points with ``numpy.random.default_rng(random_state)`` before clustering.
+    random_state : int
+        Seed for the shuffle and for GMM.
+    """
+
+    def __init__(
+        self,
+        clusterer: Any,
+        exclude_points_above_n_sigma: float | None = None,
+        exclude_logp_vals_above: float | None = None,
+        should_normalise: bool = False,
+        should_cluster_only_latency: bool = True,
+        should_max_pool: bool = False,
+        should_shuffle: bool = False,
+        random_state: int | None = 0,
+    ):
+        if exclude_points_above_n_sigma is not None and exclude_logp_vals_above is not None:
+            raise ValueError(
+                "exclude_points_above_n_sigma and exclude_logp_vals_above are mutually exclusive; give at most one"
+            )
+        if exclude_points_above_n_sigma is not None and not exclude_points_above_n_sigma > 0:
+            raise ValueError(
+                f"exclude_points_above_n_sigma must be positive, got {exclude_points_above_n_sigma!r}"
+            )
+        self._clusterer = clusterer
+        self._explicit_n_sigma = exclude_points_above_n_sigma
+        self._logp_threshold = None if exclude_logp_vals_above is None else float(exclude_logp_vals_above)
+        self._should_normalise = bool(should_normalise)
+        self._should_cluster_only_latency = bool(should_cluster_only_latency)
+        self._should_max_pool = bool(should_max_pool)
+        self._should_shuffle = bool(should_shuffle)
+        self._random_state = random_state
+
+    # --- thresholds -----------------------------------------------------------------------------
+
+    def logp_threshold(self, es: ExpressionSet) -> float:
+        """The log10 p threshold for ``es`` (a point is kept iff its log10 p is strictly below)."""
+        if self._logp_threshold is not None:
+            return self._logp_threshold
+        n_sigma = DEFAULT_N_SIGMA if self._explicit_n_sigma is None else self._explicit_n_sigma
+        return logp_threshold_for_n_sigma(n_sigma, n_comparisons(es))
+
+    def _threshold_for_points(self) -> float | None:
+        if self._explicit_n_sigma is not None:
+            raise ValueError(
+                "exclude_points_above_n_sigma needs an ExpressionSet (a list of points has no comparison count); "
+                "use exclude_logp_vals_above"
+            )
+        return self._logp_threshold
+
+    # --- entry points ---------------------------------------------------------------------------
+
+    def denoise(
+        self, es: ExpressionSet
+    ) -> tuple[list[ExpressionPoint], list[ExpressionPoint]] | list[ExpressionPoint]:
+        """Denoise each block's best points: ``(left, right)`` for hexel sets, a list for sensor sets.
+
+        The best points are first put in :func:`canonical_order`, so transforms are taken in the
+        set's transform order and the result does not depend on channel order.
+        """
+        thr = self.logp_threshold(es)
+        if isinstance(es, HexelExpressionSet):
+            left, right = es.best_transforms()
+            return (
+                self._denoise_block(canonical_order(left, es.transforms), thr),
+                self._denoise_block(canonical_order(right, es.transforms), thr),
+            )
+        if isinstance(es, SensorExpressionSet):
+            return self._denoise_block(canonical_order(es.best_transforms(), es.transforms), thr)
+        raise NotImplementedError(f"Denoising is not implemented for {type(es).__name__}")
+
+    def merge_and_denoise(self, es: HexelExpressionSet) -> list[ExpressionPoint]:
+        """Pool the best points of both hemispheres (left first) and denoise them together."""
+        if not isinstance(es, HexelExpressionSet):
+            raise TypeError(f"merge_and_denoise needs a HexelExpressionSet, got {type(es).__name__}")
+        thr = self.logp_threshold(es)
+        left, right = es.best_transforms()
+        return self._denoise_block(canonical_order([*left, *right], es.transforms), thr)
+
+    def denoise_points(
+        self, points: Sequence[ExpressionPoint], logp_threshold: float | None = None
+    ) -> list[ExpressionPoint]:
+        """Denoise a list of points as one block.
+
+        Without ``logp_threshold``, only ``exclude_logp_vals_above`` applies (a list has no
+        comparison count, so an explicit sigma threshold raises ValueError); with neither, no
+        threshold is applied.
+        """
+        if logp_threshold is None:
+            logp_threshold = self._threshold_for_points()
+        return self._denoise_block(list(points), logp_threshold)
+
+    # --- the algorithm --------------------------------------------------------------------------
+
+    def _denoise_block(self, points: list[ExpressionPoint], thr: float | None) -> list[ExpressionPoint]:
+        out: list[ExpressionPoint] = []
+        for _transform, group in group_points_by_transform(points).items():
+            if thr is not None:
+                group = [p for p in group if p.logp_value < thr]
+            group = sorted(group, key=lambda p: (p.latency, p.logp_value))
+            if self._should_shuffle and group:
+                perm = np.random.default_rng(self._random_state).permutation(len(group))
+                group = [group[i] for i in perm]
+            if not group:
+                continue
+            labels = self._clusterer.fit_predict(self._features(group))
+            best: dict[int, tuple[tuple[float, float, int], ExpressionPoint]] = {}
+            for i, (label, p) in enumerate(zip(labels.tolist(), group, strict=True)):
+                if label == -1:
+                    continue
+                key = (p.logp_value, p.latency, i)
+                if label not in best or key < best[label][0]:
+                    best[label] = (key, p)
+            chosen = [best[label] for label in sorted(best)]
+            if self._should_max_pool and chosen:
+                chosen = [min(chosen, key=lambda kp: kp[0])]
+            out.extend(p for _, p in sorted(chosen, key=lambda kp: (kp[1].latency, kp[0])))
+        return out
+
+    def _features(self, points: list[ExpressionPoint]) -> NDArray[np.float64]:
+        latency = np.array([p.latency for p in points], dtype=np.float64)
+        if self._should_cluster_only_latency:
+            return latency[:, None]
+        logp = np.array([p.logp_value for p in points], dtype=np.float64)
+        if self._should_normalise:
+            lo, hi = logp.min(), logp.max()
+            second = (logp - lo) / (hi - lo) if hi > lo else np.zeros_like(logp)
+        else:
+            second = np.power(10.0, logp)
+        return np.column_stack([latency, second])
+
+
+class MaxPoolingStrategy(DenoisingStrategy):
+    """Fixed latency bins (seconds); bins with fewer than ``bin_significance_threshold`` points are noise."""
+
+    def __init__(
+        self,
+        bin_size: float = 0.025,
+        bin_significance_threshold: int = 2,
+        *,
+        exclude_points_above_n_sigma: float | None = None,
+        exclude_logp_vals_above: float | None = None,
+        should_normalise: bool = False,
+        should_cluster_only_latency: bool = True,
+        should_max_pool: bool = False,
+        should_shuffle: bool = False,
+        random_state: int | None = 0,
+    ):
+        super().__init__(
+            MaxPoolClusterer(bin_size=bin_size, bin_significance_threshold=bin_significance_threshold),
+            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
+            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
+        )  # fmt: skip
+
+
+class AdaptiveMaxPoolingStrategy(DenoisingStrategy):
+    """Runs of significant points with gaps of at most ``base_bin_size`` seconds form a cluster."""
+
+    def __init__(
+        self,
+        base_bin_size: float = 0.025,
+        bin_significance_threshold: int = 2,
+        *,
+        exclude_points_above_n_sigma: float | None = None,
+        exclude_logp_vals_above: float | None = None,
+        should_normalise: bool = False,
+        should_cluster_only_latency: bool = True,
+        should_max_pool: bool = False,
+        should_shuffle: bool = False,
+        random_state: int | None = 0,
+    ):
+        super().__init__(
+            AdaptiveMaxPoolClusterer(base_bin_size=base_bin_size, bin_significance_threshold=bin_significance_threshold),
+            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
+            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
+        )  # fmt: skip
+
+
+class DBSCANStrategy(DenoisingStrategy):
+    """:class:`sklearn.cluster.DBSCAN` on latency (seconds)."""
+
+    def __init__(
+        self,
+        eps: float = 0.02,
+        min_samples: int = 2,
+        metric: str = "euclidean",
+        metric_params: dict | None = None,
+        algorithm: str = "auto",
+        leaf_size: int = 30,
+        n_jobs: int | None = None,
+        *,
+        exclude_points_above_n_sigma: float | None = None,
+        exclude_logp_vals_above: float | None = None,
+        should_normalise: bool = False,
+        should_cluster_only_latency: bool = True,
+        should_max_pool: bool = False,
+        should_shuffle: bool = False,
+        random_state: int | None = 0,
+    ):
+        super().__init__(
+            DBSCANClusterer(eps=eps, min_samples=min_samples, metric=metric, metric_params=metric_params,
+                            algorithm=algorithm, leaf_size=leaf_size, n_jobs=n_jobs),
+            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
+            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
+        )  # fmt: skip
+
+
+class GMMStrategy(DenoisingStrategy):
+    """Gaussian mixtures with 1 … ``number_of_clusters_upper_bound`` components, chosen by BIC (or AIC).
+
+    ``reg_covar`` (s², default 1e-6) floors the variances; see :class:`~kymata_core.ippm.cluster.GMMClusterer`.
+    """
+
+    def __init__(
+        self,
+        number_of_clusters_upper_bound: int = 5,
+        covariance_type: str = "full",
+        max_iter: int = 1000,
+        n_init: int = 5,
+        init_params: str = "kmeans",
+        should_evaluate_using_aic: bool = False,
+        reg_covar: float = 1e-6,
+        *,
+        exclude_points_above_n_sigma: float | None = None,
+        exclude_logp_vals_above: float | None = None,
+        should_normalise: bool = False,
+        should_cluster_only_latency: bool = True,
+        should_max_pool: bool = False,
+        should_shuffle: bool = False,
+        random_state: int | None = 0,
+    ):
+        super().__init__(
+            GMMClusterer(number_of_clusters_upper_bound=number_of_clusters_upper_bound,
+                         covariance_type=covariance_type, max_iter=max_iter, n_init=n_init,
+                         init_params=init_params, random_state=random_state,
+                         should_evaluate_using_aic=should_evaluate_using_aic, reg_covar=reg_covar),
+            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
+            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
+        )  # fmt: skip
+
+
+class MeanShiftStrategy(DenoisingStrategy):
+    """:class:`sklearn.cluster.MeanShift` on latency with ``bandwidth`` in seconds; orphans are noise."""
+
+    def __init__(
+        self,
+        bandwidth: float = 0.025,
+        seeds: NDArray | None = None,
+        min_bin_freq: int = 1,
+        cluster_all: bool = False,
+        n_jobs: int | None = None,
+        *,
+        exclude_points_above_n_sigma: float | None = None,
+        exclude_logp_vals_above: float | None = None,
+        should_normalise: bool = False,
+        should_cluster_only_latency: bool = True,
+        should_max_pool: bool = False,
+        should_shuffle: bool = False,
+        random_state: int | None = 0,
+    ):
+        super().__init__(
+            MeanShiftClusterer(bandwidth=bandwidth, seeds=seeds, min_bin_freq=min_bin_freq,
+                               cluster_all=cluster_all, n_jobs=n_jobs),
+            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
+            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
+        )  # fmt: skip
+
+
+DENOISERS: dict[str, type[DenoisingStrategy]] = {
+    "maxpool": MaxPoolingStrategy,
+    "adaptive_maxpool": AdaptiveMaxPoolingStrategy,
+    "dbscan": DBSCANStrategy,
+    "gmm": GMMStrategy,
+    "mean_shift": MeanShiftStrategy,
+}
+
+
+def make_denoiser(name: str, **kwargs: Any) -> DenoisingStrategy:
+    """The strategy registered under ``name`` (case-insensitive), constructed with ``kwargs``."""
+    key = str(name).lower()
+    if key not in DENOISERS:
+        raise ValueError(f"Unknown denoiser {name!r}; valid denoisers are {list(DENOISERS)} (or None)")
+    return DENOISERS[key](**kwargs)

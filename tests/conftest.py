@@ -1,0 +1,37 @@
+"""Shared pytest fixtures.
+
+The shared fixture data live in ``shared/fixtures`` beside the repository clone (``../shared``
+relative to the repository root), both here and in CI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+SHARED_FIXTURES_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+NKG_FIXTURES_DIR = SHARED_FIXTURES_DIR / "kymata-nkg"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """``shared/fixtures``: data files with reference answers."""
+    if not SHARED_FIXTURES_DIR.is_dir():
+        pytest.fail(
+            f"shared fixtures not found at {SHARED_FIXTURES_DIR} (expected ../shared beside the repo)"
+        )
+    return SHARED_FIXTURES_DIR
+
+
+@pytest.fixture(scope="session")
+def nkg_fixtures_dir(fixtures_dir: Path) -> Path:
+    """``shared/fixtures/kymata-nkg``: .nkg files written by the reference implementation."""
+    return fixtures_dir / "kymata-nkg"
+
+
+@pytest.fixture(scope="session")
+def nkg_expected(nkg_fixtures_dir: Path) -> dict:
+    """The answer key ``expected.json`` of the .nkg fixtures."""
+    return json.loads((nkg_fixtures_dir / "expected.json").read_text())

@@ -303,8 +303,17 @@ class StudySpec:
         return round((effect.latency_s + self.stimulus_delivery_latency) * self.emeg_sample_rate)
 
     def planted_latency(self, effect: Effect, jitter: int = 0) -> float:
-        """The latency the gridsearch should find for ``effect`` (snapped to the EMEG sample grid)."""
-        return (self.planted_shift(effect) + jitter) / self.emeg_sample_rate - self.stimulus_delivery_latency
+        """The latency the gridsearch should find for ``effect`` (snapped to the EMEG sample grid).
+
+        The gridsearch moves its windows by the delivery latency rounded to whole EMEG samples, so
+        that rounding, not the exact delivery latency, is taken off the planted shift.
+        """
+        return self.latency_of_shift(self.planted_shift(effect) + jitter)
+
+    def latency_of_shift(self, shift: int) -> float:
+        """The gridsearch latency of a signal planted ``shift`` EMEG samples after the transform."""
+        delivery_samples = round(self.stimulus_delivery_latency * self.emeg_sample_rate)
+        return (shift - delivery_samples) / self.emeg_sample_rate
 
 
 DEMO_HIERARCHY: dict[str, list[str]] = {
@@ -322,14 +331,17 @@ def _demo_spec() -> StudySpec:
     hexels = [int(v) for v in np.arange(50) * 163 + 12]  # a spread of plausible vertex numbers
     effects = [
         # input -> envelope (60 ms) -> loudness (110 ms) -> sharpness (160 ms); pitch branches from envelope
-        Effect("envelope", "sensor", ["MEG0111", "MEG0112"], 0.060, 0.15),
-        Effect("loudness", "sensor", ["MEG0411", "EEG002"], 0.110, 0.15),
-        Effect("sharpness", "sensor", ["MEG1011"], 0.160, 0.15),
-        Effect("pitch", "sensor", ["MEG1313"], 0.130, 0.15),
-        Effect("envelope", "source", [("lh", hexels[3]), ("rh", hexels[5])], 0.060, 0.15),
+        # Two or more channels per effect and hemisphere: the default IPPM denoisers treat a lone
+        # significant point as noise.
+        Effect("envelope", "sensor", ["MEG0111", "MEG0112", "MEG0113"], 0.060, 0.15),
+        Effect("loudness", "sensor", ["MEG0411", "MEG0412", "EEG002"], 0.110, 0.15),
+        Effect("sharpness", "sensor", ["MEG1011", "MEG1012"], 0.160, 0.15),
+        Effect("pitch", "sensor", ["MEG1313", "MEG1312"], 0.130, 0.15),
+        Effect("envelope", "source", [("lh", hexels[3]), ("lh", hexels[4]), ("rh", hexels[5]), ("rh", hexels[6])],
+               0.060, 0.15),
         Effect("loudness", "source", [("lh", hexels[10]), ("lh", hexels[11])], 0.110, 0.15),
-        Effect("sharpness", "source", [("rh", hexels[20])], 0.160, 0.15),
-        Effect("pitch", "source", [("rh", hexels[30])], 0.130, 0.15),
+        Effect("sharpness", "source", [("rh", hexels[20]), ("rh", hexels[21])], 0.160, 0.15),
+        Effect("pitch", "source", [("rh", hexels[30]), ("rh", hexels[31])], 0.130, 0.15),
     ]
     return StudySpec(
         participants=["participant_01", "participant_02", "participant_03"],
@@ -508,7 +520,7 @@ def simulate_study(spec: StudySpec, out_dir: str | os.PathLike, *, overwrite: bo
                 "amplitude": e.amplitude,
                 "participants": {
                     participant: {
-                        "latency_s": (planted[i][0]) / spec.emeg_sample_rate - spec.stimulus_delivery_latency,
+                        "latency_s": spec.latency_of_shift(planted[i][0]),
                         "amplitude": planted[i][1],
                     }
                     for participant, planted in zip(spec.participants, per_participant, strict=True)

@@ -23,6 +23,7 @@ import sparse
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
+from kymata_core.entities.coo import empty_coo, make_coo
 from kymata_core.entities.datatypes import (
     BLOCK_LEFT,
     BLOCK_RIGHT,
@@ -532,7 +533,7 @@ def combine(expression_sets: Sequence[ExpressionSet], *, names: Sequence[str] | 
         providers = [(i, es) for i, es in enumerate(sets) if len(es.channels(block)) > 0]
         if not providers:
             channels[block] = first.channels(block)
-            coos[block] = sparse.zeros((0, len(first._latencies), len(transforms)), dtype=LogPDType)
+            coos[block] = empty_coo((0, len(first._latencies), len(transforms)))
             continue
         reference_i, reference = providers[0]
         block_channels = reference.channels(block)
@@ -561,13 +562,10 @@ def combine(expression_sets: Sequence[ExpressionSet], *, names: Sequence[str] | 
         if missing:
             raise ValueError(f"no set provides block {block!r} for transform(s) {missing}")
         channels[block] = block_channels
-        coos[block] = sparse.COO(
+        coos[block] = make_coo(
             np.concatenate(coords, axis=1),
             np.concatenate(data),
-            shape=(len(block_channels), len(first._latencies), len(transforms)),
-            fill_value=0.0,
-            has_duplicates=False,
-            sorted=False,
+            (len(block_channels), len(first._latencies), len(transforms)),
         )
     return first._with_blocks(transforms, first._latencies, channels, coos)
 
@@ -634,13 +632,18 @@ def _to_coo(data: Any, shape: tuple[int, int, int], block: str) -> tuple[sparse.
     if data is None:
         if n_channels:
             raise ValueError(f"block {block!r}: no data given for {n_channels} channels")
-        return sparse.zeros(shape, dtype=LogPDType), 0
+        return empty_coo(shape), 0
     if isinstance(data, list | tuple):
         if len(data) != n_transforms:
             raise ValueError(f"block {block!r}: {len(data)} data arrays for {n_transforms} transforms")
         parts = [_to_coo(_with_transform_axis(d), (n_channels, n_latencies, 1), block) for d in data]
-        coo = sparse.concatenate([p[0] for p in parts], axis=2) if len(parts) > 1 else parts[0][0]
-        return _canonical(coo), sum(p[1] for p in parts)
+        coords = []
+        for t, (part, _) in enumerate(parts):
+            c = part.coords.copy()
+            c[2] = t
+            coords.append(c)
+        coo = make_coo(np.concatenate(coords, axis=1), np.concatenate([p.data for p, _ in parts]), shape)
+        return coo, sum(nans for _, nans in parts)
     data = _with_transform_axis(data) if n_transforms == 1 else data
     if isinstance(data, sparse.SparseArray):
         return _sparse_to_coo(data, shape, block)
@@ -679,15 +682,12 @@ def _dense_to_coo(values: NDArray, shape: tuple[int, int, int], block: str) -> t
         values = np.where(nan_mask, 0.0, values)  # a new array: the caller's is left alone
     _check_no_positive(values, block)
     if 0 in shape:
-        return sparse.zeros(shape, dtype=LogPDType), nans
+        return empty_coo(shape), nans
     best_latency = np.argmin(values, axis=1)  # (channel, transform): first latency at the minimum
     best_value = np.take_along_axis(values, best_latency[:, None, :], axis=1)[:, 0, :]
     channel, transform = np.nonzero(best_value < 0)
     coords = np.stack([channel, best_latency[channel, transform], transform]).astype(np.int64)
-    coo = sparse.COO(
-        coords, best_value[channel, transform], shape=shape, fill_value=0.0, has_duplicates=False, sorted=False
-    )
-    return _canonical(coo), nans
+    return make_coo(coords, best_value[channel, transform], shape), nans
 
 
 def _sparse_to_coo(array: sparse.SparseArray, shape: tuple[int, int, int], block: str) -> tuple[sparse.COO, int]:
@@ -701,20 +701,7 @@ def _sparse_to_coo(array: sparse.SparseArray, shape: tuple[int, int, int], block
     values[nan_mask] = 0.0
     _check_no_positive(values, block)
     keep = values != 0
-    coo = sparse.COO(
-        coo.coords[:, keep].astype(np.int64), values[keep], shape=shape, fill_value=0.0, has_duplicates=False,
-        sorted=False,
-    )
-    return _canonical(coo), nans
-
-
-def _canonical(coo: sparse.COO) -> sparse.COO:
-    """Coordinates sorted lexicographically by (channel, latency, transform), int64, float64 data."""
-    if coo.coords.dtype != np.int64:
-        coo = sparse.COO(coo.coords.astype(np.int64), coo.data, shape=coo.shape, fill_value=0.0)
-    if coo.data.dtype != LogPDType:
-        coo = sparse.COO(coo.coords, coo.data.astype(LogPDType), shape=coo.shape, fill_value=0.0)
-    return coo
+    return make_coo(coo.coords[:, keep], values[keep], shape), nans
 
 
 def _take(coo: sparse.COO, axis: int, indices: NDArray[np.intp]) -> sparse.COO:
@@ -727,7 +714,7 @@ def _take(coo: sparse.COO, axis: int, indices: NDArray[np.intp]) -> sparse.COO:
     coords[axis] = mapped[keep]
     shape = list(coo.shape)
     shape[axis] = len(indices)
-    return sparse.COO(coords, coo.data[keep], shape=tuple(shape), fill_value=0.0, has_duplicates=False, sorted=True)
+    return make_coo(coords, coo.data[keep], tuple(shape), is_sorted=True)
 
 
 def _warn_if_sensors_not_in_layout(sensors: NDArray, layout: SensorLayout) -> None:

@@ -125,7 +125,8 @@ def estimate_gridsearch_memory(
     Returns
     -------
     int
-        Process overhead + EMEG input + transform + the chunk working set + per-channel results.
+        Process overhead + EMEG input + transform + the larger of (chunk working sets in flight +
+        running sums) and (the final arrays of channels × latencies).
     """
     d, n_window, n_lat = split_geometry(seconds_per_split, emeg_sample_rate, transform_sample_rate)
     s_total = n_splits * n_reps
@@ -137,8 +138,9 @@ def estimate_gridsearch_memory(
     working = in_flight * chunk * bytes_per_channel(s_total, n_window, n_lat, n_reps, span, emeg_itemsize)
     emeg = n_channels * n_reps * n_times * emeg_itemsize if emeg_in_memory else 0
     transform = int(n_splits * seconds_per_split * transform_sample_rate + 1) * 8 + n_splits * n_window * 12
-    # channels × latencies float64: the true sums (2), the dense log p, and the ExpressionSet built from it
-    # (2 more, an upper bound; the t-test's temporaries are blocked by rows and small)
-    results = n_channels * n_lat * 8 * 5
+    # channels × latencies float64 arrays: while chunks run, the two true-z sums; at the end, those,
+    # the dense log p and the ExpressionSet built from it (2 more; the t-test's temporaries are blocked).
+    per_array = n_channels * n_lat * 8
+    peak_phase = max(working + 2 * per_array, 5 * per_array)
     del n_derangements  # the null is accumulated per channel: the working set does not grow with it
-    return int(PROCESS_OVERHEAD_BYTES + FIXED_WORKING_BYTES + emeg + transform + working + results)
+    return int(PROCESS_OVERHEAD_BYTES + FIXED_WORKING_BYTES + emeg + transform + peak_phase)

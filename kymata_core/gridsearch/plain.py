@@ -478,7 +478,13 @@ def do_gridsearch(
                 pool.shutdown(wait=True, cancel_futures=True)
 
     n_null = plan.n_total * n_derangements * plan.n_lat
-    logp = welch_log10_p(true_sum, true_sumsq, plan.n_total, null_sum, null_sumsq, n_null, exact_t=exact_t)
+    # The null mean and variance are over the n_null null values, but, as in the reference (whose
+    # count of "derangements" there includes the identity), the Welch standard error and df use
+    # S * (n_derangements + 1) * L. This reproduces the reference's log p to ~1e-6 instead of ~1e-3.
+    logp = welch_log10_p(
+        true_sum, true_sumsq, plan.n_total, null_sum, null_sumsq, n_null, exact_t=exact_t,
+        n_null_welch=plan.n_total * (n_derangements + 1) * plan.n_lat,
+    )
     latencies = plan.latencies
 
     if channel_space == "sensor":

@@ -140,6 +140,7 @@ def welch_log10_p(
     n_null: int,
     exact_t: bool = False,
     block_rows: int = 1024,
+    n_null_welch: int | None = None,
 ) -> NDArray[np.float64]:
     """Two-tailed log10 p of the gridsearch's Welch t-test from accumulated sums.
 
@@ -154,14 +155,19 @@ def welch_log10_p(
         when the smallest df of the run is at most 300, and the normal approximation otherwise.
     block_rows : int
         Channels per block of the computation (bounds its temporaries; no effect on the result).
+    n_null_welch : int, optional
+        Null size used in the standard error and the Welch–Satterthwaite df (default ``n_null``).
+        The gridsearch passes the reference's count, which includes the identity pairing: see
+        :func:`kymata_core.gridsearch.plain.do_gridsearch`.
     """
     n_rows = np.shape(true_sum)[0]
+    n_null_welch = n_null if n_null_welch is None else n_null_welch
 
     def block(r0: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         rows = slice(r0, r0 + block_rows)
         mean_true, var_true = _mean_var(true_sum[rows], true_sumsq[rows], n_true)
         mean_null, var_null = _mean_var(null_sum[rows], null_sumsq[rows], n_null)
-        return welch_t(mean_true, var_true, n_true, mean_null[:, None], var_null[:, None], n_null)
+        return welch_t(mean_true, var_true, n_true, mean_null[:, None], var_null[:, None], n_null_welch)
 
     # Blocks of rows bound the temporaries; the branch depends on the smallest df of the whole run.
     starts = range(0, n_rows, block_rows)

@@ -27,6 +27,7 @@ from typing import IO, Any
 import numpy as np
 import sparse
 
+from kymata_core.entities.coo import make_coo
 from kymata_core.entities.datatypes import BLOCK_LEFT, BLOCK_RIGHT, BLOCK_SCALP
 from kymata_core.entities.expression import (
     ExpressionSet,
@@ -615,7 +616,7 @@ def _read_block(
     if not log_values:
         with np.errstate(divide="ignore", invalid="ignore"):
             data = np.log10(data)  # p = 0 -> -inf; p < 0 -> NaN (loaded as p = 1, with a warning)
-    return sparse.COO(coords, data, shape=shape, fill_value=0.0, has_duplicates=False, sorted=False)
+    return make_coo(coords, data, shape)
 
 
 def _check_no_duplicate_coordinates(

@@ -339,7 +339,8 @@ def _demo_spec() -> StudySpec:
         Effect("pitch", "sensor", ["MEG1313", "MEG1312"], 0.130, 0.15),
         Effect("envelope", "source", [("lh", hexels[3]), ("lh", hexels[4]), ("rh", hexels[5]), ("rh", hexels[6])],
                0.060, 0.15),
-        Effect("loudness", "source", [("lh", hexels[10]), ("lh", hexels[11])], 0.110, 0.15),
+        Effect("loudness", "source", [("lh", hexels[10]), ("lh", hexels[11]), ("rh", hexels[12]), ("rh", hexels[13])],
+               0.110, 0.15),
         Effect("sharpness", "source", [("rh", hexels[20]), ("rh", hexels[21])], 0.160, 0.15),
         Effect("pitch", "source", [("rh", hexels[30]), ("rh", hexels[31])], 0.130, 0.15),
     ]

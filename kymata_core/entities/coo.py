@@ -40,11 +40,13 @@ def make_coo(coords: ArrayLike, data: ArrayLike, shape: tuple[int, ...], *, is_s
     if coords.size and (coords.min() < 0 or np.any(coords.max(axis=1) >= np.asarray(shape))):
         raise ValueError(f"coordinates outside the shape {tuple(shape)}")
     if not is_sorted and coords.shape[1] > 1:
-        linear = np.ravel_multi_index(tuple(coords), shape) if all(shape) else np.zeros(coords.shape[1])
-        order = np.argsort(linear, kind="stable")
-        coords, data = coords[:, order], data[order]
-        if np.any(np.diff(linear[order]) == 0):
-            raise ValueError("a coordinate appears more than once")
+        linear = np.ravel_multi_index(tuple(coords), shape)
+        steps = np.diff(linear)
+        if not np.all(steps > 0):  # files and most callers give sorted coordinates: no sort needed
+            order = np.argsort(linear, kind="stable")
+            coords, data = coords[:, order], data[order]
+            if np.any(np.diff(linear[order]) == 0):
+                raise ValueError("a coordinate appears more than once")
     return sparse.COO(coords, data, shape=tuple(shape), fill_value=0.0, has_duplicates=False, sorted=True)
 
 

@@ -267,6 +267,11 @@ def combine_shards(wildcards):
     )
 
 
+def plot_options(kind, title):
+    """The plot options of the config as JSON, with a default title naming what is shown."""
+    return json.dumps({"title": title, **config["plots"][kind]}, sort_keys=True)
+
+
 def truth_file():
     return [STUDY["truth"]] if STUDY["truth"] else []
 

@@ -14,7 +14,9 @@ rule plot_expression:
             labels={"participant": "{participant}", "space": "{space}", "figure": "expression"},
         ),
     params:
-        options=json.dumps(config["plots"]["expression"], sort_keys=True),
+        options=lambda wildcards: plot_options(
+            "expression", f"{wildcards.participant}, {wildcards.space} space"
+        ),
     log:
         f"{RESULTS}/logs/plots/{{participant}}/expression-{{space}}.{{fmt}}.log",
     benchmark:
@@ -42,7 +44,9 @@ rule plot_ippm:
             },
         ),
     params:
-        options=json.dumps(config["plots"]["ippm"], sort_keys=True),
+        options=lambda wildcards: plot_options(
+            "ippm", f"IPPM of {wildcards.participant}, {wildcards.space} space ({wildcards.denoiser})"
+        ),
     log:
         f"{RESULTS}/logs/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.log",
     benchmark:

@@ -234,8 +234,15 @@ def test_memory_model_monotone_and_bounded_by_budget():
         size = chunk_size_for_budget(10_000, 400, 2000, 1000, 1, 402_000, budget, 4)
         assert size * per_channel <= budget
     assert chunk_size_for_budget(10_000, 400, 2000, 1000, 1, 402_000, 1, 4) == 1
-    small_budget = estimate_gridsearch_memory(300, 402_000, 1, 400, 5, 1.0, 1000, 1000, memory_budget=per_channel)
-    assert small_budget < estimates[2]
+    # lazily read EMEG: the chunk's rows are copies, so a smaller budget means smaller chunks and a smaller peak
+    lazy = [estimate_gridsearch_memory(300, 402_000, 1, 400, 5, 1.0, 1000, 1000, memory_budget=b, emeg_in_memory=False)
+            for b in (per_channel, 10**8)]
+    assert lazy[0] + 50 * per_channel < lazy[1]
+    # in memory, chunks are views: the working set does not hold the EMEG rows a second time
+    assert bytes_per_channel(400, 2000, 1000, 1, 402_000, 4, raw_copy=False) < per_channel // 50
+    # more derangements: more transform spectra (complex64, one set per pairing) to hold
+    more = estimate_gridsearch_memory(300, 402_000, 1, 400, 10, 1.0, 1000, 1000)
+    assert more - estimates[2] == 5 * 400 * 1001 * 8
 
 
 def test_dense_hdf5_round_trip(small, tmp_path):

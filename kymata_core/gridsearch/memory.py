@@ -1,10 +1,11 @@
 """Memory model of the gridsearch: how many channels fit in a chunk, and the peak memory of a call.
 
-The gridsearch streams channels in chunks. Per channel in a chunk it holds the raw EMEG rows of
-the time span in use, the windows (float32), their spectra (complex64), the reciprocal window
-norms (float32), and, for one pairing at a time, the product spectrum, the inverse FFT and the
-Fisher z temporaries. Everything else (transform spectra, accumulated sums, the dense log p)
-is small or proportional to channels × latencies. The workflow asks the cluster for
+The gridsearch streams channels in chunks. A chunk holds the EMEG rows it reads (a copy only when
+the EMEG is read lazily, e.g. from HDF5) and the per-channel sums of the true Fisher z. Within a
+chunk, each channel's windows are processed in blocks of :func:`block_rows` splits, whose buffers
+(windows, spectra, inverse FFTs, sliding-norm and Fisher z temporaries) are the same size whatever
+the number of channels. Everything else (the transform spectra of every pairing, the window
+index, accumulated sums, the dense log p) is counted once. The workflow asks the cluster for
 :func:`estimate_gridsearch_memory` megabytes, so the model errs on the side of too much.
 """
 
@@ -31,6 +32,10 @@ DEFAULT_BUDGET_CAP = 2 * 1024**3
 #: better in cache. The budget remains the upper bound.
 TARGET_CHUNK_BYTES = 128 * 1024**2
 
+#: Window samples per block of the chunk loop (1.6 MB of float32): a block's buffers stay in cache
+#: through every pairing. Larger blocks were slower, smaller ones pay more Python overhead.
+BLOCK_ELEMENTS = 400_000
+
 #: Byte size assumed for EMEG values by the estimate: float64, as MNE returns them (an upper bound).
 DEFAULT_EMEG_ITEMSIZE = 8
 
@@ -38,6 +43,15 @@ DEFAULT_EMEG_ITEMSIZE = 8
 def default_memory_budget() -> int:
     """Default chunk budget in bytes: ``min(25% of available memory, 2 GB)``."""
     return int(min(DEFAULT_BUDGET_FRACTION * psutil.virtual_memory().available, DEFAULT_BUDGET_CAP))
+
+
+def block_rows(n_window: int) -> int:
+    """Splits per block of the chunk loop: about :data:`BLOCK_ELEMENTS` window samples.
+
+    Depends only on the window length, so the order of every float operation, hence the result,
+    is the same whatever the chunk size or the number of threads.
+    """
+    return max(1, BLOCK_ELEMENTS // n_window)
 
 
 def split_geometry(seconds_per_split: float, emeg_sample_rate: float, transform_sample_rate: float) -> tuple[int, int, int]:
@@ -53,20 +67,35 @@ def split_geometry(seconds_per_split: float, emeg_sample_rate: float, transform_
     return d, n_window, n_window // 2
 
 
-def bytes_per_channel(n_splits_total: int, n_window: int, n_latencies: int, n_reps: int, span: int, emeg_itemsize: int) -> int:
-    """Working bytes one channel adds to a chunk.
+def bytes_per_channel(
+    n_splits_total: int, n_window: int, n_latencies: int, n_reps: int, span: int, emeg_itemsize: int,
+    raw_copy: bool = True,
+) -> int:
+    """Bytes one channel adds to a chunk.
 
     ``n_splits_total`` is ``n_splits * n_reps``; ``span`` the EMEG samples per repetition read
-    for the chunk; ``emeg_itemsize`` the byte size of the caller's EMEG values.
+    for the chunk; ``emeg_itemsize`` the byte size of the caller's EMEG values. ``raw_copy``: the
+    chunk's rows are a copy (lazily read EMEG), not a view of an in-memory array.
     """
+    del n_splits_total, n_window  # the per-split work is done in fixed-size blocks (block_working_bytes)
+    raw = n_reps * span * emeg_itemsize if raw_copy else 0
+    return int(raw + 2 * 8 * n_latencies)  # + the chunk's true-z sum and sum of squares (float64)
+
+
+def block_working_bytes(n_splits_total: int, n_window: int, n_latencies: int, n_reps: int, span: int) -> int:
+    """Bytes of one chunk in flight that do not grow with its channels: one channel's float32 rows
+    and the buffers of one block of splits."""
+    rows = min(block_rows(n_window), n_splits_total)
     n_freq = n_window // 2 + 1
-    # The larger of the two phases of a chunk: (1) windows, their gathered copy, spectra and sigma;
-    # (2) spectra, sigma, and for one pairing the product, its inverse FFT and two z buffers.
-    phase_windows = 4 * n_window + emeg_itemsize * n_window + 8 * n_freq + 4 * n_latencies
-    phase_pairing = 8 * n_freq + 4 * n_latencies + 8 * n_freq + 4 * n_window + 8 * n_latencies
-    per_split = max(phase_windows, phase_pairing) + 8 * n_latencies  # + the true z sums' float64 temporaries
-    raw = n_reps * span * emeg_itemsize  # the chunk's rows as read (a view for an in-memory array)
-    return int(n_splits_total * per_split + raw)
+    per_row = (
+        4 * n_window  # windows
+        + 8 * n_window  # their gather index (intp)
+        + 8 * n_freq * 2  # spectra and the product of one pairing
+        + 4 * n_window  # the inverse FFT of one pairing
+        + 4 * n_latencies * 3  # sigma and the two Fisher z buffers
+        + 8 * (2 * n_latencies - 1) + 8 * 2 * n_latencies  # sliding sums (float64)
+    )
+    return int(rows * per_row + 4 * n_reps * span)
 
 
 def chunk_size_for_budget(
@@ -78,16 +107,22 @@ def chunk_size_for_budget(
     span: int,
     memory_budget: int | None = None,
     emeg_itemsize: int = 4,
+    raw_copy: bool = True,
 ) -> int:
-    """Number of channels per chunk so that a chunk's working set stays within ``memory_budget`` bytes.
+    """Number of channels per chunk so that a chunk's per-channel bytes stay within ``memory_budget``.
 
     At least one channel per chunk, whatever the budget; at most ``n_channels``. A budget above
-    :data:`TARGET_CHUNK_BYTES` is not used in full (larger chunks are slower, not faster).
+    :data:`TARGET_CHUNK_BYTES` is not used in full (larger chunks are not faster).
     """
     budget = default_memory_budget() if memory_budget is None else int(memory_budget)
     budget = min(budget, TARGET_CHUNK_BYTES)
-    per_channel = bytes_per_channel(n_splits_total, n_window, n_latencies, n_reps, span, emeg_itemsize)
+    per_channel = bytes_per_channel(n_splits_total, n_window, n_latencies, n_reps, span, emeg_itemsize, raw_copy)
     return max(1, min(max(n_channels, 1), budget // max(per_channel, 1)))
+
+
+def parallel_chunk_cap(n_channels: int, n_jobs: int) -> int:
+    """Most channels per chunk with ``n_jobs`` threads: at least 4 chunks per thread, for balance."""
+    return max(1, math.ceil(n_channels / (4 * max(1, n_jobs))))
 
 
 def estimate_gridsearch_memory(
@@ -133,14 +168,27 @@ def estimate_gridsearch_memory(
     span = min(n_times, int((n_splits * seconds_per_split + 2 * seconds_per_split) * emeg_sample_rate) + 1)
     budget = default_memory_budget() if memory_budget is None else int(memory_budget)
     n_jobs = max(1, int(n_jobs))
-    chunk = chunk_size_for_budget(n_channels, s_total, n_window, n_lat, n_reps, span, budget // n_jobs, emeg_itemsize)
+    raw_copy = not emeg_in_memory
+    chunk = chunk_size_for_budget(
+        n_channels, s_total, n_window, n_lat, n_reps, span, budget // n_jobs, emeg_itemsize, raw_copy
+    )
+    chunk = min(chunk, parallel_chunk_cap(n_channels, n_jobs))
     in_flight = min(n_jobs, math.ceil(n_channels / chunk)) if n_channels else 0
-    working = in_flight * chunk * bytes_per_channel(s_total, n_window, n_lat, n_reps, span, emeg_itemsize)
+    working = in_flight * (
+        chunk * bytes_per_channel(s_total, n_window, n_lat, n_reps, span, emeg_itemsize, raw_copy)
+        + block_working_bytes(s_total, n_window, n_lat, n_reps, span)
+    )
     emeg = n_channels * n_reps * n_times * emeg_itemsize if emeg_in_memory else 0
-    transform = int(n_splits * seconds_per_split * transform_sample_rate + 1) * 8 + n_splits * n_window * 12
+    n_freq = n_window // 2 + 1
+    # transform values and splits, the spectra of every pairing (complex64), the window index (intp)
+    transform = (
+        int(n_splits * seconds_per_split * transform_sample_rate + 1) * 8
+        + n_splits * n_window * 12
+        + (n_derangements + 1) * s_total * n_freq * 8
+        + s_total * n_window * 8
+    )
     # channels × latencies float64 arrays: while chunks run, the two true-z sums; at the end, those,
     # the dense log p and the ExpressionSet built from it (2 more; the t-test's temporaries are blocked).
     per_array = n_channels * n_lat * 8
     peak_phase = max(working + 2 * per_array, 5 * per_array)
-    del n_derangements  # the null is accumulated per channel: the working set does not grow with it
     return int(PROCESS_OVERHEAD_BYTES + FIXED_WORKING_BYTES + emeg + transform + peak_phase)

@@ -27,9 +27,11 @@ from numpy.typing import NDArray
 from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, SensorExpressionSet
 from kymata_core.entities.transform import Transform
 from kymata_core.gridsearch.memory import (
+    block_rows,
     chunk_size_for_budget,
     default_memory_budget,
     estimate_gridsearch_memory,
+    parallel_chunk_cap,
     split_geometry,
 )
 from kymata_core.gridsearch.progress import ChunkProgress
@@ -43,8 +45,6 @@ _log = logging.getLogger(__name__)
 # |r| is clipped just below 1 so that a perfect correlation gives a large finite Fisher z.
 _R_MAX = np.float32(1.0 - 2.0**-23)
 _NAN_SCAN_BYTES = 64 * 1024**2
-#: Window samples per block of the chunk loop (see :func:`block_rows`): 1.6 MB of float32, cache-sized.
-BLOCK_ELEMENTS = 400_000
 
 
 class GridsearchPlan:
@@ -108,9 +108,15 @@ class GridsearchPlan:
         self.latencies = start_latency + np.arange(self.n_lat, dtype=np.float64) / transform.sample_rate
         self.transform_spectra = _transform_spectra(transform, self.n_splits, self.n_lat, self.n_window, seconds_per_split)
 
-    def window_index(self) -> NDArray[np.int64]:
-        """(n_splits, W) sample indices, relative to ``t_lo``, of every window."""
-        return (self.starts - self.t_lo)[:, None] + self.d * np.arange(self.n_window, dtype=np.int64)[None, :]
+    def window_index(self) -> NDArray[np.intp]:
+        """(S, W) indices of every window's samples in one channel's ``(n_reps, t_hi - t_lo)`` rows, flattened.
+
+        Window ``s`` is split ``s % n_splits`` of repetition ``s // n_splits`` (spec step 2).
+        """
+        split = np.arange(self.n_total) % self.n_splits
+        rep = np.arange(self.n_total) // self.n_splits
+        offsets = rep * (self.t_hi - self.t_lo) + (self.starts - self.t_lo)[split]
+        return (offsets[:, None] + self.d * np.arange(self.n_window, dtype=np.intp)[None, :]).astype(np.intp)
 
 
 def _transform_spectra(
@@ -194,15 +200,6 @@ def _check_emeg_finite(emeg: NDArray, plan: GridsearchPlan, names: list) -> None
             )
 
 
-def block_rows(n_window: int) -> int:
-    """Splits per block of the chunk loop: about :data:`BLOCK_ELEMENTS` window samples, whatever the chunk.
-
-    Depends only on the window length, so the order of every float operation, hence the result, is
-    the same whatever the chunk size or number of threads.
-    """
-    return max(1, BLOCK_ELEMENTS // n_window)
-
-
 def _normalise_rows(x: NDArray[np.float32]) -> None:
     """Centre each row and divide it by its Euclidean norm, in place (a zero row stays zero)."""
     x -= x.mean(axis=-1, keepdims=True)
@@ -214,27 +211,27 @@ def _normalise_rows(x: NDArray[np.float32]) -> None:
 def _window_sigma(x: NDArray[np.float32], n_lat: int, out: NDArray[np.float32]) -> NDArray[np.float32]:
     """sigma (rows, L): centred norm of ``x[:, l:l+L]`` (spec step 3); 1 where that norm is 0.
 
-    Sliding sums in float64, laid out lag-major so that each step of the running sum is one
-    vector add over the rows: ``S[l] = S[l-1] + x[l+L-1] - x[l-1]``. A zero norm means a
-    constant stretch, whose correlation with a centred split is 0: any positive sigma then gives
-    r = 0, and 1 avoids 0/0.
+    Sliding sums in float64: ``S[0]`` directly, then ``S[l] = S[l-1] + x[l+L-1] - x[l-1]`` as one
+    cumulative sum over the differences (half the length of a cumulative sum over the window).
+    A zero norm means a constant stretch, whose correlation with a centred split is 0: any
+    positive sigma then gives r = 0, and 1 avoids 0/0.
     """
-    xt = np.ascontiguousarray(x[:, : 2 * n_lat - 1].T, dtype=np.float64)  # (2L-1, rows)
-    sq = np.square(xt)
-    s1 = np.empty((n_lat, xt.shape[1]))
-    s2 = np.empty_like(s1)
-    np.add.reduce(xt[:n_lat], axis=0, out=s1[0])
-    np.subtract(xt[n_lat:], xt[: n_lat - 1], out=s1[1:])
-    np.cumsum(s1, axis=0, out=s1)
-    np.add.reduce(sq[:n_lat], axis=0, out=s2[0])
-    np.subtract(sq[n_lat:], sq[: n_lat - 1], out=s2[1:])
-    np.cumsum(s2, axis=0, out=s2)
+    m = x.shape[0]
+    x64 = x[:, : 2 * n_lat - 1].astype(np.float64)
+    sums = np.empty((2, m, n_lat))
+    for k in range(2):
+        if k == 1:
+            np.square(x64, out=x64)
+        np.add.reduce(x64[:, :n_lat], axis=1, out=sums[k, :, 0])
+        np.subtract(x64[:, n_lat:], x64[:, : n_lat - 1], out=sums[k, :, 1:])
+    np.cumsum(sums, axis=-1, out=sums)
+    s1, s2 = sums
     np.square(s1, out=s1)
     s1 *= 1.0 / n_lat
     s2 -= s1
     np.maximum(s2, 0.0, out=s2)
     np.sqrt(s2, out=s2)
-    out[...] = s2.T
+    out[...] = s2
     out[out < 1e-12] = 1.0
     return out
 
@@ -262,7 +259,7 @@ def _twice_fisher_z_safe(corr: NDArray[np.float32], sigma: NDArray[np.float32], 
 def _process_chunk(
     chunk: NDArray,
     plan: GridsearchPlan,
-    index: NDArray[np.int64],
+    index: NDArray[np.intp],
     transform_sets: list[NDArray[np.complex64]],
     fft_workers: int,
 ) -> tuple[NDArray, NDArray, NDArray, NDArray]:
@@ -273,7 +270,7 @@ def _process_chunk(
     Works with ``u = 2z`` and halves/quarters the sums at the end, which saves a pass.
     """
     n_c = chunk.shape[0]
-    n_lat, n_win, n_total, n_splits = plan.n_lat, plan.n_window, plan.n_total, plan.n_splits
+    n_lat, n_win, n_total = plan.n_lat, plan.n_window, plan.n_total
     rows = min(block_rows(n_win), n_total)
     true_sum = np.zeros((n_c, n_lat))
     true_sumsq = np.zeros((n_c, n_lat))
@@ -284,18 +281,12 @@ def _process_chunk(
     product_buf = np.empty((rows, n_win // 2 + 1), dtype=np.complex64)
     u_buf = np.empty((rows, n_lat), dtype=np.float32)
     tmp_buf = np.empty((rows, n_lat), dtype=np.float32)
-    # window s of the block: split s % n_splits of repetition s // n_splits
-    split_of = np.arange(n_total) % n_splits
-    rep_of = np.arange(n_total) // n_splits
     for c in range(n_c):
-        series = np.asarray(chunk[c], dtype=np.float32)  # (reps, span): one channel, cast once
+        series = np.ascontiguousarray(chunk[c], dtype=np.float32).reshape(-1)  # one channel's (reps, span)
         for s0 in range(0, n_total, rows):
             s1 = min(n_total, s0 + rows)
             m = s1 - s0
-            x = x_buf[:m]
-            np.take(series[rep_of[s0]], index[split_of[s0:s1]], out=x) if rep_of[s0] == rep_of[s1 - 1] else (
-                x.__setitem__(Ellipsis, series[rep_of[s0:s1, None], index[split_of[s0:s1]]])
-            )
+            x = np.take(series, index[s0:s1], out=x_buf[:m])
             _normalise_rows(x)
             sigma = _window_sigma(x, n_lat, sigma_buf[:m])
             spectra = scipy.fft.rfft(x, axis=-1, workers=fft_workers)
@@ -454,11 +445,14 @@ def do_gridsearch(
 
     budget = default_memory_budget() if memory_budget is None else int(memory_budget)
     itemsize = int(getattr(getattr(emeg_values, "dtype", None), "itemsize", 8) or 8)
+    lazy_input = not isinstance(emeg_values, np.ndarray)
     # n_jobs chunks are in flight at once, each in its own thread, so each gets a share of the budget.
+    # The result does not depend on the chunk size: every channel is computed on its own.
     chunk_size = chunk_size_for_budget(
         n_channels, plan.n_total, plan.n_window, plan.n_lat, plan.n_reps, plan.t_hi - plan.t_lo,
-        budget // n_jobs, itemsize,
+        budget // n_jobs, itemsize, raw_copy=lazy_input,
     )
+    chunk_size = min(chunk_size, parallel_chunk_cap(n_channels, n_jobs))
     chunk_starts = list(range(0, n_channels, chunk_size))
     _log.info(
         "gridsearch %r: %d channels, %d splits x %d reps, %d derangements, %d latencies, %d chunk(s) of <= %d channels",
@@ -471,7 +465,6 @@ def do_gridsearch(
     null_sum = np.zeros(n_channels, dtype=np.float64)
     null_sumsq = np.zeros(n_channels, dtype=np.float64)
     index = plan.window_index()
-    lazy_input = not isinstance(emeg_values, np.ndarray)
 
     def work(c0: int) -> tuple[int, int, tuple]:
         c1 = min(n_channels, c0 + chunk_size)

@@ -10,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,6 +53,7 @@ def atomic_write(
     if not overwrite and target.exists():
         raise FileExistsError(f"{target} already exists (pass overwrite=True to replace it)")
     directory = target.parent if str(target.parent) else Path(".")
+    _remove_stale_temporaries(directory, target.name)
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode, **open_kwargs) as f:
@@ -68,6 +70,15 @@ def atomic_write(
         except FileNotFoundError:
             pass
         raise
+
+
+def _remove_stale_temporaries(directory: Path, name: str) -> None:
+    """Remove temporary files a killed writer of ``name`` left behind (they never carry the final name)."""
+    for stale in directory.glob(f".{glob_escape(name)}.*.tmp"):
+        try:
+            stale.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:

@@ -117,3 +117,9 @@ def test_group_is_reserved(workdir):
     config = copy.deepcopy(GOOD)
     config["participants"] = ["group"]
     assert_refused(dry_run(workdir, config), "'group' is reserved")
+
+
+def test_denoisers_without_a_hierarchy(workdir):
+    config = copy.deepcopy(GOOD)
+    del config["ippm"]["hierarchy"]
+    assert_refused(dry_run(workdir, config), "'ippm.hierarchy' is needed", "denoisers: []")

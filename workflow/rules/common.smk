@@ -153,7 +153,10 @@ HIERARCHY = config["ippm"].get("hierarchy") or STUDY["hierarchy"]
 DENOISERS = list(config["ippm"]["denoisers"])
 DENOISER_PARAMS = config["ippm"]["denoiser_params"]
 if DENOISERS and not HIERARCHY:
-    raise ConfigError("config key 'ippm.hierarchy' is needed to build IPPMs (ippm.denoisers is set)")
+    raise ConfigError(
+        f"config key 'ippm.hierarchy' is needed to build IPPMs with ippm.denoisers {DENOISERS}: "
+        "give the hierarchy, or set 'ippm: {denoisers: []}' for no IPPMs"
+    )
 _unknown_in_hierarchy = sorted(
     {t for t, parents in HIERARCHY.items() if parents and t not in TRANSFORMS}
     | {p for parents in HIERARCHY.values() for p in parents if p not in HIERARCHY}

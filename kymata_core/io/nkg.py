@@ -21,6 +21,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -483,7 +484,10 @@ def _read_expression_set(zf: zipfile.ZipFile, label: str) -> ExpressionSet:
 
     layout = _read_layout(zf, label) if version == "0.5" and set_type == _TYPE_SENSOR else None
 
-    coos = {b: _read_block(zf, b, shapes[b], log_values, label) for b in blocks}
+    # Decompressing the blocks' members dominates loading; LZMA releases the GIL, so read blocks in threads.
+    with ThreadPoolExecutor(max_workers=min(len(blocks), 2) or 1) as pool:
+        read = pool.map(lambda b: _read_block(zf, b, shapes[b], log_values, label), blocks)
+        coos = dict(zip(blocks, read, strict=True))
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -7,6 +7,7 @@ import pytest
 
 from kymata_core.entities.expression import HexelExpressionSet, SensorExpressionSet
 from kymata_core.entities.transform import Transform
+from kymata_core.gridsearch import memory as gridsearch_memory
 from kymata_core.gridsearch.dense import read_dense_logp
 from kymata_core.gridsearch.memory import (
     bytes_per_channel,
@@ -190,6 +191,22 @@ def test_chunking_and_threads_do_not_change_results(small):
     _, many = _call(emeg, transform, n_derangements=2, seed=3, return_dense=True, memory_budget=1)
     _, threaded = _call(emeg, transform, n_derangements=2, seed=3, return_dense=True, memory_budget=1, n_jobs=2)
     assert one.tobytes() == many.tobytes() == threaded.tobytes()
+
+
+@pytest.mark.parametrize("block_elements", [3 * 20 * 200, 7 * 200])
+def test_blocks_do_not_depend_on_chunking_or_threads(monkeypatch, block_elements):
+    # W = 200 and 20 splits: blocks of 3 channels x 20 splits, or of 7 splits of one channel
+    emeg, transform = make_case(200, 200, n_channels=7, n_splits=20, planted={1: (0.05, 0.4), 5: (0.15, 0.4)})
+    _, default_blocks = _call(emeg, transform, n_derangements=2, seed=3, return_dense=True)
+    monkeypatch.setattr(gridsearch_memory, "BLOCK_ELEMENTS", block_elements)
+    runs = [
+        _call(emeg, transform, n_derangements=2, seed=3, return_dense=True, **kw)[1]
+        for kw in ({}, {"memory_budget": 1}, {"memory_budget": 1, "n_jobs": 2}, {"n_jobs": 3})
+    ]
+    assert all(r.tobytes() == runs[0].tobytes() for r in runs[1:])
+    # other blocks only change the order of float32 operations
+    np.testing.assert_allclose(runs[0], default_blocks, rtol=1e-5, atol=1e-6)
+    assert np.argmin(runs[0][1]) == np.argmin(default_blocks[1])
 
 
 def test_strong_effect_with_few_splits_is_finite():

@@ -2,7 +2,7 @@
 
 The gridsearch streams channels in chunks. A chunk holds the EMEG rows it reads (a copy only when
 the EMEG is read lazily, e.g. from HDF5) and the per-channel sums of the true Fisher z. Within a
-chunk, each channel's windows are processed in blocks of :func:`block_rows` splits, whose buffers
+chunk, windows are processed in blocks of :func:`block_shape` (channels × splits), whose buffers
 (windows, spectra, inverse FFTs, sliding-norm and Fisher z temporaries) are the same size whatever
 the number of channels. Everything else (the transform spectra of every pairing, the window
 index, accumulated sums, the dense log p) is counted once. The workflow asks the cluster for
@@ -20,8 +20,9 @@ import psutil
 #: first ExpressionSet compiles (measured 285 MB in all after a tiny gridsearch), rounded up.
 PROCESS_OVERHEAD_BYTES = 300 * 1024**2
 
-#: Scratch of scipy.fft plans, Python objects and allocator slack per call.
-FIXED_WORKING_BYTES = 64 * 1024**2
+#: Scratch of scipy.fft plans, Python objects and allocator slack per call (the block buffers are
+#: counted by :func:`block_working_bytes`).
+FIXED_WORKING_BYTES = 16 * 1024**2
 
 #: The default budget is this fraction of available memory, capped at DEFAULT_BUDGET_CAP.
 DEFAULT_BUDGET_FRACTION = 0.25
@@ -45,13 +46,23 @@ def default_memory_budget() -> int:
     return int(min(DEFAULT_BUDGET_FRACTION * psutil.virtual_memory().available, DEFAULT_BUDGET_CAP))
 
 
-def block_rows(n_window: int) -> int:
-    """Splits per block of the chunk loop: about :data:`BLOCK_ELEMENTS` window samples.
+def block_shape(n_window: int, n_splits_total: int) -> tuple[int, int]:
+    """``(channels, splits)`` per block of the chunk loop: about :data:`BLOCK_ELEMENTS` window samples.
 
-    Depends only on the window length, so the order of every float operation, hence the result,
-    is the same whatever the chunk size or the number of threads.
+    A block is a range of one channel's splits, or, when all the splits of a channel are fewer
+    than that, all the splits of a group of channels. Depends only on the geometry, so the order of
+    every float operation, hence the result, is the same whatever the chunk size or number of threads.
     """
-    return max(1, BLOCK_ELEMENTS // n_window)
+    rows = max(1, BLOCK_ELEMENTS // n_window)
+    if rows >= n_splits_total:
+        return rows // n_splits_total, n_splits_total
+    return 1, rows
+
+
+def aligned_chunk_size(chunk_size: int, n_window: int, n_splits_total: int) -> int:
+    """``chunk_size`` rounded down to a whole number of block groups (at least one group)."""
+    group = block_shape(n_window, n_splits_total)[0]
+    return max(group, chunk_size // group * group)
 
 
 def split_geometry(seconds_per_split: float, emeg_sample_rate: float, transform_sample_rate: float) -> tuple[int, int, int]:
@@ -83,9 +94,10 @@ def bytes_per_channel(
 
 
 def block_working_bytes(n_splits_total: int, n_window: int, n_latencies: int, n_reps: int, span: int) -> int:
-    """Bytes of one chunk in flight that do not grow with its channels: one channel's float32 rows
-    and the buffers of one block of splits."""
-    rows = min(block_rows(n_window), n_splits_total)
+    """Bytes of one chunk in flight that do not grow with its channels: the float32 rows of one
+    block's channels and the buffers of one block."""
+    group, splits = block_shape(n_window, n_splits_total)
+    rows = group * splits
     n_freq = n_window // 2 + 1
     per_row = (
         4 * n_window  # windows
@@ -95,7 +107,7 @@ def block_working_bytes(n_splits_total: int, n_window: int, n_latencies: int, n_
         + 4 * n_latencies * 3  # sigma and the two Fisher z buffers
         + 8 * (2 * n_latencies - 1) + 8 * 2 * n_latencies  # sliding sums (float64)
     )
-    return int(rows * per_row + 4 * n_reps * span)
+    return int(rows * per_row + group * 4 * n_reps * span)
 
 
 def chunk_size_for_budget(
@@ -172,7 +184,7 @@ def estimate_gridsearch_memory(
     chunk = chunk_size_for_budget(
         n_channels, s_total, n_window, n_lat, n_reps, span, budget // n_jobs, emeg_itemsize, raw_copy
     )
-    chunk = min(chunk, parallel_chunk_cap(n_channels, n_jobs))
+    chunk = aligned_chunk_size(min(chunk, parallel_chunk_cap(n_channels, n_jobs)), n_window, s_total)
     in_flight = min(n_jobs, math.ceil(n_channels / chunk)) if n_channels else 0
     working = in_flight * (
         chunk * bytes_per_channel(s_total, n_window, n_lat, n_reps, span, emeg_itemsize, raw_copy)

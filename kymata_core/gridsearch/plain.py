@@ -1,8 +1,12 @@
 """The gridsearch: evidence that EMEG follows a transform, per channel and latency (spec/gridsearch.md).
 
-Channels are streamed in chunks sized from a memory budget. For each chunk the EMEG windows are
-cut, normalised and Fourier-transformed once; each pairing (the identity, then every derangement)
-is one complex product with the transform spectra and one inverse FFT. Only sums are kept: per
+Channels are streamed in chunks sized from a memory budget (chunks run in ``n_jobs`` threads).
+Within a chunk, each channel's splits are taken in cache-sized blocks: the block's EMEG windows are
+cut, normalised and Fourier-transformed once, their sliding norms computed once, and each pairing
+(the identity, then every derangement) is one complex product with the transform spectra, one
+batched inverse FFT and the Fisher z of the first L lags, all while the block stays in cache.
+Every channel is computed on its own, so the result does not depend on chunking or threads.
+Only sums are kept: per
 (channel, latency) the sum and sum of squares of the true Fisher z over splits, and per channel
 the sum and sum of squares of the null Fisher z over derangements, splits and lags. The full
 correlation array of the reference is never held.
@@ -27,7 +31,8 @@ from numpy.typing import NDArray
 from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, SensorExpressionSet
 from kymata_core.entities.transform import Transform
 from kymata_core.gridsearch.memory import (
-    block_rows,
+    aligned_chunk_size,
+    block_shape,
     chunk_size_for_budget,
     default_memory_budget,
     estimate_gridsearch_memory,
@@ -229,10 +234,10 @@ def _window_sigma(x: NDArray[np.float32], n_lat: int, out: NDArray[np.float32]) 
     np.square(s1, out=s1)
     s1 *= 1.0 / n_lat
     s2 -= s1
-    np.maximum(s2, 0.0, out=s2)
-    np.sqrt(s2, out=s2)
-    out[...] = s2
-    out[out < 1e-12] = 1.0
+    np.copyto(out, s2, casting="same_kind")
+    with np.errstate(invalid="ignore"):
+        np.sqrt(out, out=out)  # a variance rounded below 0 gives NaN here, replaced by 1 below
+    out[~(out >= 1e-12)] = 1.0
     return out
 
 
@@ -265,36 +270,46 @@ def _process_chunk(
 ) -> tuple[NDArray, NDArray, NDArray, NDArray]:
     """Sums of one chunk: true (sum, sumsq) per (channel, lag) and null (sum, sumsq) per channel.
 
-    Each channel's splits are taken in blocks of :func:`block_rows` windows, small enough that a
-    block's windows, spectra, inverse FFTs and Fisher z stay in cache through every pairing.
+    Windows are taken in blocks of :func:`~kymata_core.gridsearch.memory.block_shape` (a group of
+    channels × a range of splits), small enough that a block's windows, spectra, inverse FFTs and
+    Fisher z stay in cache through every pairing. Chunks start at multiples of the group size, so
+    every block, hence every float operation, is the same whatever the chunking.
     Works with ``u = 2z`` and halves/quarters the sums at the end, which saves a pass.
     """
     n_c = chunk.shape[0]
     n_lat, n_win, n_total = plan.n_lat, plan.n_window, plan.n_total
-    rows = min(block_rows(n_win), n_total)
+    n_freq = n_win // 2 + 1
+    group, rows = block_shape(n_win, n_total)
     true_sum = np.zeros((n_c, n_lat))
     true_sumsq = np.zeros((n_c, n_lat))
     null_sum = np.zeros(n_c)
     null_sumsq = np.zeros(n_c)
-    x_buf = np.empty((rows, n_win), dtype=np.float32)
-    sigma_buf = np.empty((rows, n_lat), dtype=np.float32)
-    product_buf = np.empty((rows, n_win // 2 + 1), dtype=np.complex64)
-    u_buf = np.empty((rows, n_lat), dtype=np.float32)
-    tmp_buf = np.empty((rows, n_lat), dtype=np.float32)
-    for c in range(n_c):
-        series = np.ascontiguousarray(chunk[c], dtype=np.float32).reshape(-1)  # one channel's (reps, span)
+    cap = group * rows
+    x_buf = np.empty((cap, n_win), dtype=np.float32)
+    sigma_buf = np.empty((cap, n_lat), dtype=np.float32)
+    product_buf = np.empty((cap, n_freq), dtype=np.complex64)
+    u_buf = np.empty((cap, n_lat), dtype=np.float32)
+    tmp_buf = np.empty((cap, n_lat), dtype=np.float32)
+    for g0 in range(0, n_c, group):
+        g1 = min(n_c, g0 + group)
+        n_g = g1 - g0
+        # each channel's (reps, span) rows as one float32 line
+        series = [np.ascontiguousarray(chunk[c], dtype=np.float32).reshape(-1) for c in range(g0, g1)]
         for s0 in range(0, n_total, rows):
             s1 = min(n_total, s0 + rows)
-            m = s1 - s0
-            x = np.take(series, index[s0:s1], out=x_buf[:m])
+            n_s = s1 - s0
+            m = n_g * n_s
+            x = x_buf[:m]
+            for i, line in enumerate(series):
+                np.take(line, index[s0:s1], out=x[i * n_s : (i + 1) * n_s])
             _normalise_rows(x)
             sigma = _window_sigma(x, n_lat, sigma_buf[:m])
-            spectra = scipy.fft.rfft(x, axis=-1, workers=fft_workers)
+            spectra = scipy.fft.rfft(x, axis=-1, workers=fft_workers).reshape(n_g, n_s, n_freq)
             product = product_buf[:m]
             u = u_buf[:m]
             tmp = tmp_buf[:m]
             for k, y in enumerate(transform_sets):
-                np.multiply(spectra, y[s0:s1], out=product)
+                np.multiply(spectra, y[s0:s1], out=product.reshape(n_g, n_s, n_freq))
                 corr = scipy.fft.irfft(product, n=n_win, axis=-1, workers=fft_workers, overwrite_x=True)
                 r = corr[:, :n_lat]
                 _twice_fisher_z(r, sigma, u, tmp)
@@ -303,12 +318,12 @@ def _process_chunk(
                     _twice_fisher_z_safe(r, sigma, u)
                     row_sum = u.sum(axis=-1)
                 if k == 0:
-                    true_sum[c] += np.add.reduce(u, axis=0, dtype=np.float64)
+                    true_sum[g0:g1] += np.add.reduce(u.reshape(n_g, n_s, n_lat), axis=1, dtype=np.float64)
                     np.square(u, out=tmp)
-                    true_sumsq[c] += np.add.reduce(tmp, axis=0, dtype=np.float64)
+                    true_sumsq[g0:g1] += np.add.reduce(tmp.reshape(n_g, n_s, n_lat), axis=1, dtype=np.float64)
                 else:
-                    null_sum[c] += row_sum.sum(dtype=np.float64)
-                    null_sumsq[c] += np.einsum("sl,sl->s", u, u).sum(dtype=np.float64)
+                    null_sum[g0:g1] += row_sum.reshape(n_g, n_s).sum(axis=1, dtype=np.float64)
+                    null_sumsq[g0:g1] += np.einsum("sl,sl->s", u, u).reshape(n_g, n_s).sum(axis=1, dtype=np.float64)
     true_sum *= 0.5
     true_sumsq *= 0.25
     null_sum *= 0.5
@@ -453,6 +468,7 @@ def do_gridsearch(
         budget // n_jobs, itemsize, raw_copy=lazy_input,
     )
     chunk_size = min(chunk_size, parallel_chunk_cap(n_channels, n_jobs))
+    chunk_size = aligned_chunk_size(chunk_size, plan.n_window, plan.n_total)
     chunk_starts = list(range(0, n_channels, chunk_size))
     _log.info(
         "gridsearch %r: %d channels, %d splits x %d reps, %d derangements, %d latencies, %d chunk(s) of <= %d channels",

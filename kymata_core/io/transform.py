@@ -149,22 +149,31 @@ def _require_rate(rate: float | None, path: Path) -> float:
     return float(rate)
 
 
+# numpy's header parser (ast), zipfile and scipy raise almost anything for a damaged or foreign file
+# (SyntaxError, EOFError, struct.error, zipfile.BadZipFile, MemoryError for an absurd shape, ...): at
+# this boundary every such failure is reported as one ValueError naming the file.
+_READ_ERRORS = (Exception,)
+
+
 def _load_npy(path: Path) -> NDArray:
     try:
         return np.load(path, allow_pickle=False)
-    except ValueError as e:
+    except _READ_ERRORS as e:
         raise ValueError(
             f"{path}: cannot read as a numeric .npy array (object arrays are refused): {e}"
         ) from e
 
 
 def _npy_shape(path: Path) -> tuple[int, ...]:
-    with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, _ = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, _, _ = np.lib.format.read_array_header_2_0(f)
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, _ = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, _, _ = np.lib.format.read_array_header_2_0(f)
+    except _READ_ERRORS as e:
+        raise ValueError(f"{path}: cannot read the header of an .npy array: {e}") from e
     return tuple(shape)
 
 
@@ -189,7 +198,7 @@ class _open_npz:
     def __getitem__(self, key: str) -> NDArray:
         try:
             return self.npz[key]
-        except ValueError as e:
+        except _READ_ERRORS as e:
             raise ValueError(
                 f"{self.path}: key {key!r} is not a numeric array (object arrays are refused)"
             ) from e

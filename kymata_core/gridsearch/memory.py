@@ -16,9 +16,9 @@ import math
 import psutil
 
 #: Resident memory of a Python process with numpy, scipy, mne, xarray, sparse, h5py and matplotlib
-#: imported (measured 230 MB on Linux x86-64, Python 3.11) plus the JIT code that building the
-#: first ExpressionSet compiles (measured 285 MB in all after a tiny gridsearch), rounded up.
-PROCESS_OVERHEAD_BYTES = 300 * 1024**2
+#: imported, plus the JIT code that building the first ExpressionSet compiles: measured 236 MB
+#: (``VmHWM``, Linux x86-64, Python 3.11) after a tiny gridsearch, rounded up.
+PROCESS_OVERHEAD_BYTES = 256 * 1024**2
 
 #: Scratch of scipy.fft plans, Python objects and allocator slack per call (the block buffers are
 #: counted by :func:`block_working_bytes`).

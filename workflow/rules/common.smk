@@ -4,168 +4,32 @@
 # workflow/schemas/config.schema.yaml and every input file the study names is checked, so a mistake
 # fails at once with the key or file named.
 
-import csv
 import json
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
+from kymata_core.study import GROUP, HEMIS_OF_SPACE, SPACE_OF_HEMI, Study
+
 min_version("9.0")
-
-
-class ConfigError(ValueError):
-    """A mistake in the study's configuration, named by key or file."""
-
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-RESULTS = config["results_dir"].rstrip("/")
+STUDY = Study.from_config(config)  # refuses what the schema cannot check, naming the key or file
+RESULTS = STUDY.results
 DEMO = config["dataset"] == "demo"
-GROUP = "group"
 GRIDSEARCH = config["gridsearch"]
-
-SPACES = [config["channel_space"]] if isinstance(config["channel_space"], str) else list(config["channel_space"])
-HEMIS_OF_SPACE = {"sensor": ["scalp"], "source": ["lh", "rh"]}
-SPACE_OF_HEMI = {"scalp": "sensor", "lh": "source", "rh": "source"}
-
-
-# --- the study: participants, EMEG files, transforms ---------------------------------------------
-
-
-def _demo_study():
-    """Participants, transforms and input paths of the simulated demo study."""
-    from kymata_core.simulate import DEMO_SPEC, StudySpec
-
-    spec = StudySpec.from_yaml(config["demo"]["spec"]) if config["demo"]["spec"] else DEMO_SPEC
-    data = config["demo"]["data_dir"].rstrip("/")
-    return {
-        "participants": list(spec.participants),
-        "transforms": {name: f"{data}/transforms/{name}.npy" for name in spec.transforms},
-        "transform_rate": float(spec.transform_sample_rate),
-        "emeg": {
-            "sensor": f"{data}/emeg/{{participant}}-ave.fif",
-            "source": f"{data}/emeg/{{participant}}-lh.stc",
-        },
-        "truth": f"{data}/truth.json",
-        "data_dir": data,
-        "hierarchy": dict(spec.hierarchy),
-    }
-
-
-def _read_participants(value):
-    if isinstance(value, list):
-        return value
-    path = Path(value)
-    if not path.is_file():
-        raise ConfigError(f"config key 'participants': participants file {value} not found")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    if not rows or "participant_id" not in rows[0]:
-        raise ConfigError(f"config key 'participants': {value} needs a 'participant_id' column")
-    ids = [row["participant_id"].strip() for row in rows if row["participant_id"].strip()]
-    if len(set(ids)) != len(ids):
-        raise ConfigError(f"config key 'participants': {value} lists a participant twice")
-    return ids
-
-
-def _npz_transform_names(path):
-    import numpy as np
-
-    if not Path(path).is_file():
-        raise ConfigError(f"config key 'transforms.npz': file {path} not found")
-    with np.load(path, allow_pickle=False) as npz:
-        return [key for key in npz.files if key != "sample_rate"]
-
-
-def _files_study():
-    participants = _read_participants(config["participants"])
-    tconf = config["transforms"]
-    if "files" in tconf:
-        transforms = dict(tconf["files"])
-        if "names" in tconf:
-            raise ConfigError("config key 'transforms.names' only applies to 'transforms.npz'")
-    else:
-        available = _npz_transform_names(tconf["npz"])
-        names = tconf.get("names", available)
-        unknown = [n for n in names if n not in available]
-        if unknown:
-            raise ConfigError(
-                f"config key 'transforms.names': {unknown} not in {tconf['npz']} (it has {available})"
-            )
-        transforms = {name: tconf["npz"] for name in names}
-    missing_spaces = [s for s in SPACES if s not in config["emeg"]]
-    if missing_spaces:
-        raise ConfigError(f"config key 'emeg': no file pattern for channel space(s) {missing_spaces}")
-    return {
-        "participants": participants,
-        "transforms": transforms,
-        "transform_rate": float(tconf["sample_rate"]),
-        "emeg": dict(config["emeg"]),
-        "truth": None,
-        "data_dir": None,
-        "hierarchy": {},
-    }
-
-
-STUDY = _demo_study() if DEMO else _files_study()
-PARTICIPANTS = STUDY["participants"]
-TRANSFORMS = STUDY["transforms"]
-if config["group_average"] and GROUP in PARTICIPANTS:
-    raise ConfigError(f"config key 'participants': '{GROUP}' is reserved for the grand average")
-ALL_PARTICIPANTS = PARTICIPANTS + ([GROUP] if config["group_average"] else [])
+SPACES = STUDY.spaces
+PARTICIPANTS = STUDY.participants
+ALL_PARTICIPANTS = STUDY.all_participants
+TRANSFORMS = STUDY.transforms
+HIERARCHY = STUDY.hierarchy
+DENOISERS = STUDY.denoisers
+DENOISER_PARAMS = config["ippm"]["denoiser_params"]
 
 
 def participant_emeg(participant, space):
-    """The EMEG files of one participant in one channel space (both files of an .stc pair)."""
-    if participant == GROUP:
-        if space == "sensor":
-            return [f"{RESULTS}/{GROUP}/emeg/{GROUP}-ave.fif"]
-        return [f"{RESULTS}/{GROUP}/emeg/{GROUP}-lh.stc", f"{RESULTS}/{GROUP}/emeg/{GROUP}-rh.stc"]
-    path = STUDY["emeg"][space].format(participant=participant)
-    if path.endswith("-lh.stc"):
-        return [path, path[: -len("-lh.stc")] + "-rh.stc"]
-    return [path]
-
-
-def _check_input_files():
-    """Every user-supplied input must exist before anything runs."""
-    if DEMO:
-        return
-    missing = []
-    for space in SPACES:
-        for participant in PARTICIPANTS:
-            missing += [(f"emeg.{space}", p) for p in participant_emeg(participant, space) if not Path(p).is_file()]
-    for name, path in TRANSFORMS.items():
-        if not Path(path).is_file():
-            missing.append((f"transforms.files.{name}", path))
-    if missing:
-        listed = "; ".join(f"{key}: {path}" for key, path in missing[:10])
-        more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
-        raise ConfigError(f"input file(s) not found: {listed}{more}")
-
-
-_check_input_files()
-
-
-# --- IPPM configuration ----------------------------------------------------------------------------
-
-HIERARCHY = config["ippm"].get("hierarchy") or STUDY["hierarchy"]
-DENOISERS = list(config["ippm"]["denoisers"])
-DENOISER_PARAMS = config["ippm"]["denoiser_params"]
-if DENOISERS and not HIERARCHY:
-    raise ConfigError(
-        f"config key 'ippm.hierarchy' is needed to build IPPMs with ippm.denoisers {DENOISERS}: "
-        "give the hierarchy, or set 'ippm: {denoisers: []}' for no IPPMs"
-    )
-_unknown_in_hierarchy = sorted(
-    {t for t, parents in HIERARCHY.items() if parents and t not in TRANSFORMS}
-    | {p for parents in HIERARCHY.values() for p in parents if p not in HIERARCHY}
-)
-if _unknown_in_hierarchy:
-    raise ConfigError(
-        f"config key 'ippm.hierarchy': transform(s) {_unknown_in_hierarchy} are neither study transforms "
-        f"({sorted(TRANSFORMS)}) nor hierarchy inputs"
-    )
+    return STUDY.participant_emeg(participant, space)
 
 
 # --- wildcard constraints ----------------------------------------------------------------------------
@@ -201,7 +65,7 @@ def _gridsearch_flags():
     """The study-wide gridsearch parameters as command-line flags."""
     g = GRIDSEARCH
     flags = [
-        f"--transform-rate {STUDY['transform_rate']!r}",
+        f"--transform-rate {STUDY.transform_rate!r}",
         f"--start-latency {g['start_latency']!r}",
         f"--seconds-per-split {g['seconds_per_split']!r}",
         f"--n-splits {g['n_splits']}",
@@ -247,7 +111,7 @@ def gridsearch_mem_mb(wildcards, input, threads):
     space = SPACE_OF_HEMI[wildcards.hemi]
     shape = read_emeg_shape(input.emeg[0], space, None if space == "sensor" else wildcards.hemi)
     g = GRIDSEARCH
-    transform_rate = g["resample"] or STUDY["transform_rate"]
+    transform_rate = g["resample"] or STUDY.transform_rate
     estimate = estimate_gridsearch_memory(
         n_channels=shape.n_channels,
         n_times=shape.n_times,
@@ -276,7 +140,7 @@ def plot_options(kind, title):
 
 
 def truth_file():
-    return [STUDY["truth"]] if STUDY["truth"] else []
+    return [STUDY.truth] if STUDY.truth else []
 
 
 # --- targets -----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ rule ippm:
         json=f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.json",
         **(
             {"check": f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.check.json"}
-            if STUDY["truth"]
+            if STUDY.truth
             else {}
         ),
     params:

@@ -4,10 +4,10 @@
 
 rule simulate:
     output:
-        truth=STUDY["truth"],
-        sensor=expand(STUDY["emeg"]["sensor"], participant=PARTICIPANTS),
-        source_lh=expand(STUDY["emeg"]["source"], participant=PARTICIPANTS),
-        source_rh=expand(STUDY["emeg"]["source"].replace("-lh.stc", "-rh.stc"), participant=PARTICIPANTS),
+        truth=STUDY.truth,
+        sensor=expand(STUDY.emeg["sensor"], participant=PARTICIPANTS),
+        source_lh=expand(STUDY.emeg["source"], participant=PARTICIPANTS),
+        source_rh=expand(STUDY.emeg["source"].replace("-lh.stc", "-rh.stc"), participant=PARTICIPANTS),
         transforms=list(TRANSFORMS.values()),
     params:
         data_dir=lambda wildcards, output: str(Path(output.truth).parent),

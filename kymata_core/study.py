@@ -1,0 +1,238 @@
+"""A study as the workflow sees it: participants, EMEG files, transforms and the IPPM set-up.
+
+:meth:`Study.from_config` turns a configuration that has passed the JSON schema
+(``workflow/schemas/config.schema.yaml``) into the lists the workflow's rules are built from, and
+refuses what the schema cannot check: a participants file without ids, transforms that are not in
+the stimulus file, a hierarchy naming unknown transforms, missing input files. Every refusal is one
+:class:`ConfigError` naming the config key or file. The workflow calls it when it is parsed, so a
+mistake stops the run before any job; the tests call it directly.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GROUP = "group"
+"""The participant id of the grand average."""
+
+HEMIS_OF_SPACE = {"sensor": ["scalp"], "source": ["lh", "rh"]}
+SPACE_OF_HEMI = {"scalp": "sensor", "lh": "source", "rh": "source"}
+
+
+class ConfigError(ValueError):
+    """A mistake in a study's configuration, naming the config key or file."""
+
+
+@dataclass
+class Study:
+    """Everything the workflow needs to know about a study, derived from its configuration.
+
+    Attributes
+    ----------
+    participants : list of str
+        Participant ids, without the grand average.
+    transforms : dict
+        Transform name to the file holding it.
+    transform_rate : float
+        Sample rate of the transform files, Hz.
+    emeg : dict
+        Channel space to the EMEG path pattern (with ``{participant}``).
+    spaces : list of str
+        The channel spaces analysed (``sensor``, ``source``).
+    results : str
+        The results directory.
+    group_average : bool
+        Whether the grand average is analysed as participant ``group``.
+    hierarchy : dict
+        Transform to parent transforms, for the IPPMs (empty: none).
+    denoisers : list of str
+        IPPM denoisers to run.
+    truth : str or None
+        The ``truth.json`` of a simulated study.
+    data_dir : str or None
+        Where a simulated study's inputs are written.
+    """
+
+    participants: list[str]
+    transforms: dict[str, str]
+    transform_rate: float
+    emeg: dict[str, str]
+    spaces: list[str]
+    results: str = "results"
+    group_average: bool = True
+    hierarchy: dict[str, list[str]] = field(default_factory=dict)
+    denoisers: list[str] = field(default_factory=list)
+    truth: str | None = None
+    data_dir: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, check_files: bool = True) -> Study:
+        """The study of a schema-validated configuration (defaults filled in).
+
+        Parameters
+        ----------
+        config : mapping
+            The configuration, after validation against the workflow's JSON schema.
+        check_files : bool
+            Also require every user-supplied input file to exist.
+
+        Raises
+        ------
+        ConfigError
+            For each mistake the schema cannot catch, naming the key or file.
+        """
+        spaces = [config["channel_space"]] if isinstance(config["channel_space"], str) else list(config["channel_space"])
+        common = {
+            "spaces": spaces,
+            "results": config.get("results_dir", "results").rstrip("/") or ".",
+            "group_average": bool(config.get("group_average", True)),
+            "denoisers": list(config.get("ippm", {}).get("denoisers", [])),
+        }
+        if config["dataset"] == "demo":
+            study = cls._demo(config.get("demo", {}), **common)
+        else:
+            study = cls._files(config, **common)
+        hierarchy = config.get("ippm", {}).get("hierarchy")
+        if hierarchy:
+            study.hierarchy = {str(t): [str(p) for p in parents] for t, parents in hierarchy.items()}
+        study._check_participants()
+        study._check_hierarchy()
+        if check_files and config["dataset"] != "demo":
+            study._check_input_files()
+        return study
+
+    @classmethod
+    def _demo(cls, demo: Mapping[str, Any], **common: Any) -> Study:
+        from kymata_core.simulate import DEMO_SPEC, StudySpec
+
+        try:
+            spec = StudySpec.from_yaml(demo["spec"]) if demo.get("spec") else DEMO_SPEC
+        except (ValueError, FileNotFoundError) as e:
+            raise ConfigError(f"config key 'demo.spec': {e}") from None
+        data = str(demo.get("data_dir", "demo-data")).rstrip("/")
+        return cls(
+            participants=list(spec.participants),
+            transforms={name: f"{data}/transforms/{name}.npy" for name in spec.transforms},
+            transform_rate=float(spec.transform_sample_rate),
+            emeg={"sensor": f"{data}/emeg/{{participant}}-ave.fif", "source": f"{data}/emeg/{{participant}}-lh.stc"},
+            truth=f"{data}/truth.json",
+            data_dir=data,
+            hierarchy=dict(spec.hierarchy),
+            **common,
+        )
+
+    @classmethod
+    def _files(cls, config: Mapping[str, Any], **common: Any) -> Study:
+        tconf = config["transforms"]
+        if "files" in tconf:
+            if "names" in tconf:
+                raise ConfigError("config key 'transforms.names' only applies to 'transforms.npz'")
+            transforms = {str(k): str(v) for k, v in tconf["files"].items()}
+        else:
+            available = _npz_transform_names(tconf["npz"])
+            names = tconf.get("names", available)
+            unknown = [n for n in names if n not in available]
+            if unknown:
+                raise ConfigError(f"config key 'transforms.names': {unknown} not in {tconf['npz']} (it has {available})")
+            transforms = {name: tconf["npz"] for name in names}
+        if not transforms:
+            raise ConfigError("config key 'transforms': no transform to test")
+        missing_spaces = [s for s in common["spaces"] if s not in config["emeg"]]
+        if missing_spaces:
+            raise ConfigError(f"config key 'emeg': no file pattern for channel space(s) {missing_spaces}")
+        return cls(
+            participants=_read_participants(config["participants"]),
+            transforms=transforms,
+            transform_rate=float(tconf["sample_rate"]),
+            emeg={space: config["emeg"][space] for space in common["spaces"]},
+            **common,
+        )
+
+    # --- derived lists --------------------------------------------------------------------------
+
+    @property
+    def all_participants(self) -> list[str]:
+        """The participants and, when analysed, the grand average ``group``."""
+        return self.participants + ([GROUP] if self.group_average else [])
+
+    def participant_emeg(self, participant: str, space: str) -> list[str]:
+        """The EMEG files of one participant in one channel space (both files of an ``.stc`` pair)."""
+        if participant == GROUP:
+            stem = f"{self.results}/{GROUP}/emeg/{GROUP}"
+            return [f"{stem}-ave.fif"] if space == "sensor" else [f"{stem}-lh.stc", f"{stem}-rh.stc"]
+        path = self.emeg[space].format(participant=participant)
+        if path.endswith("-lh.stc"):
+            return [path, path[: -len("-lh.stc")] + "-rh.stc"]
+        return [path]
+
+    # --- checks ---------------------------------------------------------------------------------
+
+    def _check_participants(self) -> None:
+        if not self.participants:
+            raise ConfigError("config key 'participants': no participant")
+        if self.group_average and GROUP in self.participants:
+            raise ConfigError(f"config key 'participants': '{GROUP}' is reserved for the grand average")
+
+    def _check_hierarchy(self) -> None:
+        if self.denoisers and not self.hierarchy:
+            raise ConfigError(
+                f"config key 'ippm.hierarchy' is needed to build IPPMs with ippm.denoisers {self.denoisers}: "
+                "give the hierarchy, or set 'ippm: {denoisers: []}' for no IPPMs"
+            )
+        unknown = sorted(
+            {t for t, parents in self.hierarchy.items() if parents and t not in self.transforms}
+            | {p for parents in self.hierarchy.values() for p in parents if p not in self.hierarchy}
+        )
+        if unknown:
+            raise ConfigError(
+                f"config key 'ippm.hierarchy': transform(s) {unknown} are neither study transforms "
+                f"({sorted(self.transforms)}) nor hierarchy inputs"
+            )
+
+    def _check_input_files(self) -> None:
+        """Every user-supplied input must exist before anything runs."""
+        missing = [
+            (f"emeg.{space}", path)
+            for space in self.spaces
+            for participant in self.participants
+            for path in self.participant_emeg(participant, space)
+            if not Path(path).is_file()
+        ]
+        missing += [(f"transforms.files.{n}", p) for n, p in self.transforms.items() if not Path(p).is_file()]
+        if missing:
+            listed = "; ".join(f"{key}: {path}" for key, path in missing[:10])
+            more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+            raise ConfigError(f"input file(s) not found: {listed}{more}")
+
+
+def _read_participants(value: list[str] | str) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"config key 'participants': participants file {value} not found")
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if not rows or "participant_id" not in rows[0]:
+        raise ConfigError(f"config key 'participants': {value} needs a 'participant_id' column")
+    ids = [(row["participant_id"] or "").strip() for row in rows]
+    ids = [i for i in ids if i]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"config key 'participants': {value} lists a participant twice")
+    return ids
+
+
+def _npz_transform_names(path: str) -> list[str]:
+    import numpy as np
+
+    if not Path(path).is_file():
+        raise ConfigError(f"config key 'transforms.npz': file {path} not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return [key for key in npz.files if key != "sample_rate"]
+    except Exception as e:  # numpy/zipfile raise many types for a damaged archive
+        raise ConfigError(f"config key 'transforms.npz': {path} is not a readable .npz file: {e}") from None

@@ -53,12 +53,12 @@ wildcard_constraints:
 # --- input functions and parameters -----------------------------------------------------------------
 
 
-def gridsearch_emeg(wildcards):
-    return participant_emeg(wildcards.participant, SPACE_OF_HEMI[wildcards.hemi])
-
-
-def transform_file(wildcards):
-    return TRANSFORMS[wildcards.transform]
+def gridsearch_inputs(wildcards):
+    """The EMEG file(s) and the transform file of one gridsearch job (one function: see gridsearch_args)."""
+    return {
+        "emeg": participant_emeg(wildcards.participant, SPACE_OF_HEMI[wildcards.hemi]),
+        "transform": TRANSFORMS[wildcards.transform],
+    }
 
 
 def _gridsearch_flags():

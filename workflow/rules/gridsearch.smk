@@ -4,8 +4,7 @@
 
 rule gridsearch:
     input:
-        emeg=gridsearch_emeg,
-        transform=transform_file,
+        unpack(gridsearch_inputs),
     output:
         nkg=f"{RESULTS}/{{participant}}/shards/{{transform}}.{{hemi}}.nkg",
         **(

@@ -7,6 +7,7 @@ relative to the repository root), both here and in CI.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,15 @@ def nkg_fixtures_dir(fixtures_dir: Path) -> Path:
 def nkg_expected(nkg_fixtures_dir: Path) -> dict:
     """The answer key ``expected.json`` of the .nkg fixtures."""
     return json.loads((nkg_fixtures_dir / "expected.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Tests never use the network: any connection attempt from the test process fails."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network disabled in tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)

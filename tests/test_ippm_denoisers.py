@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 
 import numpy as np
 import pytest
@@ -22,17 +21,6 @@ from kymata_core.ippm.denoising_strategies import (
 )
 from kymata_core.ippm.ippm import IPPM
 from kymata_core.math.probability import p_threshold_for_sigmas
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled in tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
 
 # --- E2: thresholds -------------------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from kymata_core.entities.expression import ExpressionPoint as P
@@ -14,16 +12,6 @@ from kymata_core.ippm.evaluation import (
     transform_recall,
 )
 from kymata_core.ippm.graph import IPPMGraph
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled in tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def pts(spec: dict[str, list[float]], logp: float = -10.0) -> list[P]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 
@@ -12,16 +10,6 @@ from kymata_core.entities.expression import HexelExpressionSet, SensorExpression
 from kymata_core.ippm.graph import IPPMConnectionStyle, IPPMGraph, IPPMNode, load_ippm_json
 from kymata_core.ippm.hierarchy import CandidateTransformList
 from kymata_core.ippm.ippm import IPPM
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled in tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def ids(edges) -> list[tuple[str, str]]:

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from kymata_core.ippm.hierarchy import CandidateTransformList
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled in tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
 
 K = {"input": [], "func1": ["input"], "func2": ["input", "func1"], "func3": ["func2"], "func4": ["func2"]}
 

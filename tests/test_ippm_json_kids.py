@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,17 +22,6 @@ from kymata_core.io.json import NODE_KEYS, NumpyJSONEncoder, serialise_graph
 from kymata_core.ippm.denoising_strategies import DENOISERS
 from kymata_core.ippm.graph import IPPMGraph
 from kymata_core.ippm.ippm import IPPM
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled in tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
 
 S = {"input": [], "func1": ["input"], "func2": ["input", "func1"], "func3": ["func2"], "func4": ["func3"]}
 S_POINTS = [P("c1", 0.010, "func1", -28), P("c2", 0.025, "func1", -79), P("c3", 0.050, "func2", -61),

@@ -89,7 +89,7 @@ def bytes_per_channel(
     chunk's rows are a copy (lazily read EMEG), not a view of an in-memory array.
     """
     del n_splits_total, n_window  # the per-split work is done in fixed-size blocks (block_working_bytes)
-    raw = n_reps * span * emeg_itemsize if raw_copy else 0
+    raw = n_reps * span * (emeg_itemsize + 1) if raw_copy else 0  # the rows read + their isfinite mask
     return int(raw + 2 * 8 * n_latencies)  # + the chunk's true-z sum and sum of squares (float64)
 
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 PARTICIPANTS = ["p1", "p2"]
 TRANSFORMS = ["a", "b"]
 ALL = [*PARTICIPANTS, "group"]
+SNAPSHOT = job("config_snapshot")  # results/config.yaml: redone whenever the configuration changes
 
 
 def small_spec(participants: list[str], transforms: list[str]) -> StudySpec:
@@ -138,28 +139,28 @@ def test_changing_one_transform_reruns_only_its_jobs(study):
 
 def test_changing_a_gridsearch_parameter_reruns_the_gridsearch_and_after(study):
     study.config["gridsearch"]["n_derangements"] = 3
-    assert study.jobs() == sorted(gridsearch_jobs(ALL, TRANSFORMS) + downstream(ALL))
+    assert study.jobs() == sorted(gridsearch_jobs(ALL, TRANSFORMS) + downstream(ALL) + [SNAPSHOT])
     study.run()
     assert study.jobs() == []
 
 
 def test_changing_a_denoiser_parameter_reruns_only_the_ippms(study):
     study.config["ippm"]["denoiser_params"] = {"maxpool": {"bin_size": 0.02}}
-    assert study.jobs() == sorted(downstream(ALL, rules=("ippm", "plot_ippm")))
+    assert study.jobs() == sorted(downstream(ALL, rules=("ippm", "plot_ippm")) + [SNAPSHOT])
     study.run()
     assert study.jobs() == []
 
 
 def test_changing_a_plot_option_reruns_only_the_plots(study):
     study.config["plots"] = {"expression": {"title": "Small study"}}
-    assert study.jobs() == sorted(downstream(ALL, rules=("plot_expression",)))
+    assert study.jobs() == sorted(downstream(ALL, rules=("plot_expression",)) + [SNAPSHOT])
     study.run()
     assert study.jobs() == []
 
 
 def test_adding_a_transform_adds_only_its_jobs(study):
     study.config["transforms"]["files"]["c"] = "data/transforms/c.npy"
-    assert study.jobs() == sorted(gridsearch_jobs(ALL, ["c"]) + downstream(ALL))
+    assert study.jobs() == sorted(gridsearch_jobs(ALL, ["c"]) + downstream(ALL) + [SNAPSHOT])
     study.run()
     es = load_expression_set(study.root / "results/p1/expression-sensor.nkg")
     assert es.transforms == ["a", "b", "c"]
@@ -171,6 +172,7 @@ def test_adding_a_participant_adds_its_jobs_and_the_new_group_average(study):
         [job("average_sensor")]
         + gridsearch_jobs(["p3", "group"], ["a", "b", "c"])
         + downstream(["p3", "group"])
+        + [SNAPSHOT]
     )
     assert study.jobs() == sorted(expected)
     study.run()

@@ -214,7 +214,7 @@ def expression_plot(
     else:
         minimap_fig, expr_fig = None, fig
     axes: list[Axes] = list(np.atleast_1d(expr_fig.subplots(n_rows, 1, sharex=True, squeeze=False)[:, 0]))
-    fig.get_layout_engine().set(h_pad=0, hspace=0)
+    fig.get_layout_engine().set(h_pad=0, hspace=0, rect=(0, 0, 1, 0.985))  # paired axes touch; a margin on top
 
     total_points = sum(len(p) for p in axes_points)
     rasterize = total_points > _RASTERIZE_ABOVE

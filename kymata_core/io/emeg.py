@@ -7,10 +7,11 @@ Every reader returns an :class:`EMEGData`, whose ``values`` array has the shape
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
@@ -84,6 +85,28 @@ class EMEGData:
 # ----------------------------------------------------------------------------------------- reading
 
 
+def _naming_the_file(reader: Callable[..., EMEGData]) -> Callable[..., EMEGData]:
+    """Report any failure of ``reader`` on a damaged or foreign file as one ValueError naming the file.
+
+    MNE and numpy can fail almost anywhere on a damaged file (KeyError, IndexError, struct.error, a
+    division by a zero sample rate, ...): at this boundary they become the reader's documented error.
+    """
+
+    @functools.wraps(reader)
+    def wrapper(path, *args, **kwargs):
+        try:
+            return reader(path, *args, **kwargs)
+        except FileNotFoundError:
+            raise
+        except Exception as e:
+            if isinstance(e, ValueError) and str(path) in str(e):
+                raise
+            raise ValueError(f"{path}: cannot read as EMEG data: {type(e).__name__}: {e}") from e
+
+    return wrapper
+
+
+@_naming_the_file
 def read_evoked(
     path: str | os.PathLike, *, picks: Sequence[str] = ("meg", "eeg"), exclude_bads: bool = True
 ) -> EMEGData:
@@ -137,6 +160,9 @@ def read_evoked(
             + (" and excluding bad channels" if exclude_bads else "")
             + f" (channels in file: {len(first.ch_names)}, bads: {first.info['bads']})"
         )
+    sfreq = float(first.info["sfreq"])
+    if not np.isfinite(sfreq) or sfreq <= 0:
+        raise ValueError(f"{path}: sample rate {sfreq} is not a positive number")
     pick_idx = [first.ch_names.index(n) for n in names]
     values = np.empty((len(pick_idx), len(evokeds), len(first.times)), dtype=np.float32)
     for r, ev in enumerate(evokeds):
@@ -144,7 +170,6 @@ def read_evoked(
             values[row, r] = ev.data[idx]
     _check_finite(values, names, path)
     info = mne.pick_info(first.info, pick_idx)
-    sfreq = float(first.info["sfreq"])
     return EMEGData(
         values=values,
         channel_names=names,
@@ -157,6 +182,7 @@ def read_evoked(
     )
 
 
+@_naming_the_file
 def read_source_estimate(path_or_stem: str | os.PathLike, *, hemi: str | None = None) -> EMEGData:
     """Read an MNE surface source estimate: an ``.stc`` pair or an ``-stc.h5`` file.
 

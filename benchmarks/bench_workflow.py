@@ -1,11 +1,23 @@
-"""Workflow benchmarks: DAG build time at scale, and the demo's wall time per stage.
+"""Workflow benchmarks: start-up and scheduling at scale, and the demo's wall time per stage.
 
+    python benchmarks/bench_workflow.py start [--participants 50 --transforms 200] [--profile P] [-- ARGS]
+    python benchmarks/bench_workflow.py throughput [--participants 10 --seconds 40] [--profile P] [-- ARGS]
     python benchmarks/bench_workflow.py dag [--participants 50 --transforms 200]
     python benchmarks/bench_workflow.py demo [--profile profiles/default] [--workdir DIR]
 
-``dag`` writes a study of tiny but real input files (source estimates and transforms), so that
-Snakemake sees 50 participants × 200 transforms × 2 hemispheres = 20,000 gridsearch jobs (plus the
-group average's), and times a dry run: parsing, validation, DAG build and resource evaluation.
+The first three write a study of tiny but real input files (source estimates and transforms), so
+that Snakemake sees 50 participants × 200 transforms × 2 hemispheres = 20,000 gridsearch jobs (plus
+the group average's).
+
+``start`` runs the README's command (``snakemake --profile profiles/default --configfile …``) for
+real and reports when the DAG was built and when the first job started (then kills the run):
+"builds its DAG and starts". Arguments after ``--`` go to Snakemake (e.g. ``-- --scheduler ilp``).
+
+``throughput`` measures the scheduler's cost per job: it replaces the gridsearch rule's command by
+``touch`` (jobs that do nothing) and counts the jobs finished in ``--seconds`` after the first.
+
+``dag`` times a dry run (``--dry-run --quiet``): parsing, validation, DAG build, resource evaluation
+and the dry run's listing of every job.
 
 ``demo`` runs the demo workflow in a fresh copy with the given profile and breaks its wall time down
 per rule from the jobs' benchmark files.
@@ -15,7 +27,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import platform
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -86,6 +101,76 @@ def bench_dag(n_participants: int, n_transforms: int) -> None:
         print(f"dry run, quiet (parse + validate + DAG + resources + scheduling): {elapsed:.1f} s")
 
 
+def _run_until(cmd: list[str], root: Path, stop) -> dict[str, float]:
+    """Run ``cmd`` in ``root``, timing its log lines, until ``stop(marks, line, t)`` is true; then kill it."""
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=root, env=snakemake_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    tail: list[str] = []
+    try:
+        for line in proc.stdout:
+            t = time.perf_counter() - t0
+            tail = (tail + [line])[-40:]
+            text = line.strip()
+            if text.startswith("Building DAG"):
+                marks.setdefault("dag_start", t)
+            elif text.startswith("Job stats"):
+                marks.setdefault("dag_built", t)
+            elif re.fullmatch(r"(local)?rule \w+:", text):
+                marks.setdefault("first_job", t)
+            if stop(marks, text, t):
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    if "first_job" not in marks:
+        sys.exit("".join(tail))
+    return marks
+
+
+def _snakemake_cmd(profile: str, config: Path, extra: list[str]) -> list[str]:
+    return [str(BIN / "snakemake"), "--profile", profile, "--configfile", str(config), *extra]
+
+
+def _large_study_workdir(tmp: str, n_participants: int, n_transforms: int) -> tuple[Path, Path]:
+    root = copy_workflow(Path(tmp))
+    (root / "profiles").symlink_to(Path(__file__).resolve().parents[1] / "profiles")
+    return root, make_large_study(root, n_participants, n_transforms)
+
+
+def bench_start(n_participants: int, n_transforms: int, profile: str, extra: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root, config = _large_study_workdir(tmp, n_participants, n_transforms)
+        marks = _run_until(_snakemake_cmd(profile, config, extra), root, lambda m, line, t: "first_job" in m)
+    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"study: {n_participants} participants x {n_transforms} transforms x 2 hemispheres; "
+          f"snakemake --profile {profile} {' '.join(extra)}")
+    print(f"start-up {marks['dag_start']:.1f} s, DAG built at {marks['dag_built']:.1f} s, "
+          f"first job started at {marks['first_job']:.1f} s")
+
+
+def bench_throughput(n_participants: int, n_transforms: int, seconds: float, profile: str, extra: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root, config = _large_study_workdir(tmp, n_participants, n_transforms)
+        rule = root / "workflow/rules/gridsearch.smk"
+        text = rule.read_text()
+        rule.write_text(text[: text.index("    shell:")] + '    shell:\n        "touch {output.nkg} {log}"\n')
+        finished = []
+
+        def stop(marks, line, t):
+            if "Finished jobid" in line:
+                finished.append(t)
+            return bool(finished) and t - finished[0] > seconds
+
+        _run_until(_snakemake_cmd(profile, config, extra), root, stop)
+    n_jobs = len([t for t in finished if t - finished[0] <= seconds])
+    print(f"study: {n_participants} participants x {n_transforms} transforms x 2 hemispheres; "
+          f"snakemake --profile {profile} {' '.join(extra)}; load average {os.getloadavg()[0]:.1f}")
+    print(f"no-op jobs finished in the {seconds:.0f} s after the first: {n_jobs} ({n_jobs / seconds:.1f} per second)")
+
+
 def bench_demo(profile: str, workdir: Path | None) -> None:
     root = copy_workflow(workdir or Path(tempfile.mkdtemp(prefix="kymata-demo-bench-")))
     repo = Path(__file__).resolve().parents[1]
@@ -112,14 +197,24 @@ def bench_demo(profile: str, workdir: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
-    dag = sub.add_parser("dag")
-    dag.add_argument("--participants", type=int, default=50)
-    dag.add_argument("--transforms", type=int, default=200)
+    for name, participants in (("start", 50), ("throughput", 10), ("dag", 50)):
+        study = sub.add_parser(name)
+        study.add_argument("--participants", type=int, default=participants)
+        study.add_argument("--transforms", type=int, default=200)
+        if name != "dag":
+            study.add_argument("--profile", default="profiles/default")
+            study.add_argument("snakemake_args", nargs="*", help="after --: passed to snakemake")
+        if name == "throughput":
+            study.add_argument("--seconds", type=float, default=40.0)
     demo = sub.add_parser("demo")
     demo.add_argument("--profile", default="profiles/default")
     demo.add_argument("--workdir", type=Path)
     args = parser.parse_args()
-    if args.what == "dag":
+    if args.what == "start":
+        bench_start(args.participants, args.transforms, args.profile, args.snakemake_args)
+    elif args.what == "throughput":
+        bench_throughput(args.participants, args.transforms, args.seconds, args.profile, args.snakemake_args)
+    elif args.what == "dag":
         bench_dag(args.participants, args.transforms)
     else:
         bench_demo(args.profile, args.workdir)

@@ -11,6 +11,7 @@ mistake stops the run before any job; the tests call it directly.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,13 @@ from typing import Any
 
 GROUP = "group"
 """The participant id of the grand average."""
+
+NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
+"""What a participant id or transform name may look like: it becomes a path component and a
+command-line word, and the workflow's wildcard constraints rely on it having no dot or slash."""
+
+RESERVED_NAMES = ("logs", "benchmarks", "ippm")
+"""Directories of the results folder that no participant may be named after (besides ``group``)."""
 
 HEMIS_OF_SPACE = {"sensor": ["scalp"], "source": ["lh", "rh"]}
 SPACE_OF_HEMI = {"scalp": "sensor", "lh": "source", "rh": "source"}
@@ -100,6 +108,7 @@ class Study:
         if hierarchy:
             study.hierarchy = {str(t): [str(p) for p in parents] for t, parents in hierarchy.items()}
         study._check_participants()
+        study._check_names()
         study._check_hierarchy()
         if check_files and config["dataset"] != "demo":
             study._check_input_files()
@@ -176,6 +185,20 @@ class Study:
             raise ConfigError("config key 'participants': no participant")
         if self.group_average and GROUP in self.participants:
             raise ConfigError(f"config key 'participants': '{GROUP}' is reserved for the grand average")
+
+    def _check_names(self) -> None:
+        name = re.compile(NAME_PATTERN)
+        for key, names in (("participants", self.participants), ("transforms", self.transforms)):
+            bad = [n for n in names if not name.fullmatch(n)]
+            if bad:
+                raise ConfigError(
+                    f"config key '{key}': {bad[:5]} cannot be used as names (letters, digits, '_' and '-' "
+                    "only, as they become file names and command-line words)"
+                    + (": pick usable transforms with 'transforms.names'" if key == "transforms" else "")
+                )
+        reserved = [p for p in self.participants if p in RESERVED_NAMES]
+        if reserved:
+            raise ConfigError(f"config key 'participants': {reserved} are reserved for folders of the results")
 
     def _check_hierarchy(self) -> None:
         if self.denoisers and not self.hierarchy:

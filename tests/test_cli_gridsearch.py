@@ -138,6 +138,15 @@ def test_provenance_and_reproducibility(study, tmp_path):
     second = tmp_path / "two.nkg"
     _gridsearch(study, emeg, "source", "a", second, "--hemi", "rh", "--n-reps", "1")
     assert first.read_bytes() == second.read_bytes()
+    # The workflow leaves --space out: --hemi implies it (rh: source), with the same result.
+    third = tmp_path / "three.nkg"
+    argv = [
+        "gridsearch", "--emeg", str(emeg), "--hemi", "rh", "--transform", str(study / "data/transforms/a.npy"),
+        "--transform-rate", str(TRANSFORM_RATE), "--n-splits", str(N_SPLITS), "--n-derangements", "3", "--seed", "1",
+        "--n-reps", "1", "--out", str(third),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert third.read_bytes() == first.read_bytes()
 
 
 def test_average_command(study, tmp_path, capsys):
@@ -173,6 +182,8 @@ def test_estimate_memory_and_user_errors(study, tmp_path, capsys):
         (["--emeg", str(study / "data/emeg/missing-ave.fif"), "--space", "sensor", "--out", str(tmp_path / "y.nkg")], "missing-ave.fif"),
         (["--emeg", str(study / "data/emeg/p1-ave.fif"), "--space", "sensor", "--out", str(tmp_path / "y.txt")], ".nkg"),
         (["--emeg", str(study / "data/emeg/p1-ave.fif"), "--space", "sensor"], "--out is required"),
+        (["--emeg", str(study / "data/emeg/p1-ave.fif"), "--out", str(tmp_path / "y.nkg")], "--space is required"),
+        (["--emeg", stc, "--hemi", "scalp", "--space", "source", "--out", str(tmp_path / "y.nkg")], "--hemi scalp is for sensor"),
     ]  # fmt: skip
     for argv, message in cases:
         assert main(["gridsearch", *argv, *common]) == 2

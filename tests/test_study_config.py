@@ -115,6 +115,7 @@ def test_transforms_from_an_npz(files_study):
         (lambda c: c.update(participants=["p1", "p3"]), "emeg.sensor: data/p3-ave.fif"),
         (lambda c: c["transforms"]["files"].update(b="data/b.npy"), "transforms.files.b: data/b.npy"),
         (lambda c: c.update(participants=["group"]), "'group' is reserved"),
+        (lambda c: c.update(participants=["logs"]), "['logs'] are reserved"),
         (lambda c: c["ippm"].update(hierarchy={"input": [], "z": ["input"]}), "'ippm.hierarchy'"),
         (lambda c: c["ippm"].update(hierarchy={"a": ["nothing"]}), "['nothing']"),
         (lambda c: c.update(transforms={"sample_rate": 200, "npz": "data/stim.npz", "names": ["q"]}), "['q']"),
@@ -128,6 +129,22 @@ def test_each_mistake_is_one_config_error_naming_it(files_study, change, message
     with pytest.raises(ConfigError) as error:
         study_of(files_study)
     assert message in str(error.value)
+
+
+def test_names_that_cannot_be_file_names_or_shell_words_are_refused(files_study, tmp_path):
+    """The schema checks names written in the config; names read from files are checked here."""
+    np.savez(tmp_path / "data/odd.npz", **{"ok": np.zeros(4), "TVL loudness (short-term)": np.ones(4)})
+    files_study["transforms"] = {"sample_rate": 200, "npz": "data/odd.npz"}
+    files_study["ippm"] = {"denoisers": []}
+    with pytest.raises(ConfigError, match=r"'transforms': \['TVL loudness \(short-term\)'\] cannot be used"):
+        study_of(files_study)
+    files_study["transforms"]["names"] = ["ok"]
+    assert list(study_of(files_study).transforms) == ["ok"]
+
+    (tmp_path / "participants.tsv").write_text("participant_id\tage\np1\t30\np.2\t31\n")
+    files_study["participants"] = "participants.tsv"
+    with pytest.raises(ConfigError, match=r"'participants': \['p.2'\] cannot be used"):
+        study_of(files_study)
 
 
 def test_group_average_off_frees_the_name(files_study):

@@ -21,7 +21,7 @@ examples:
   kymata-core gridsearch --emeg data/emeg/p01-ave.fif --space sensor \\
       --transform data/transforms/loudness.npy --transform-rate 200 \\
       --n-splits 100 --out results/p01/shards/loudness.scalp.nkg
-  kymata-core gridsearch --emeg data/emeg/p01-lh.stc --space source --hemi lh \\
+  kymata-core gridsearch --emeg data/emeg/p01-lh.stc --hemi lh \\
       --transform data/stimulisig.npz --transform-name loudness --transform-rate 1000 --resample 200 \\
       --n-splits 400 --n-derangements 6 --seed 0 --threads 2 --out results/p01/shards/loudness.lh.nkg
   kymata-core gridsearch --estimate-memory --emeg data/emeg/p01-lh.stc --space source \\
@@ -52,7 +52,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     io = p.add_argument_group("inputs and outputs")
     io.add_argument("--emeg", required=True, type=Path, metavar="PATH", help="EMEG file (see below)")
-    io.add_argument("--space", required=True, choices=("sensor", "source"), help="channel space of --emeg")
+    io.add_argument(
+        "--space",
+        choices=("sensor", "source"),
+        help="channel space of --emeg (default: the one --hemi implies: sensor for scalp, source for lh/rh)",
+    )
     io.add_argument(
         "--hemi",
         choices=("lh", "rh", "scalp"),
@@ -309,6 +313,10 @@ def _budget_bytes(args: argparse.Namespace) -> int | None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    if args.space is None:
+        if args.hemi is None:
+            raise ValueError("--space is required (or --hemi: scalp implies sensor space, lh and rh source space)")
+        args.space = "sensor" if args.hemi == "scalp" else "source"
     if args.space == "sensor" and args.hemi in ("lh", "rh"):
         raise ValueError(
             f"--hemi {args.hemi} is for source space; sensor space takes --hemi scalp or nothing"

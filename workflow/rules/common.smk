@@ -9,7 +9,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from kymata_core.study import GROUP, HEMIS_OF_SPACE, SPACE_OF_HEMI, Study
+from kymata_core.study import GROUP, HEMIS_OF_SPACE, NAME_PATTERN, SPACE_OF_HEMI, Study
 
 min_version("9.0")
 
@@ -35,15 +35,11 @@ def participant_emeg(participant, space):
 # --- wildcard constraints ----------------------------------------------------------------------------
 
 
-def _alternatives(values):
-    import re
-
-    return "|".join(re.escape(v) for v in values)
-
-
+# Names are checked against NAME_PATTERN (no dots or slashes) when the config is read, so a character
+# class is exact enough, and much cheaper to match over 20,000 jobs than an alternation of the names.
 wildcard_constraints:
-    participant=_alternatives(ALL_PARTICIPANTS),
-    transform=_alternatives(TRANSFORMS),
+    participant=NAME_PATTERN,
+    transform=NAME_PATTERN,
     hemi="scalp|lh|rh",
     space="sensor|source",
     denoiser="maxpool|adaptive_maxpool|dbscan|gmm|mean_shift",
@@ -54,7 +50,7 @@ wildcard_constraints:
 
 
 def gridsearch_inputs(wildcards):
-    """The EMEG file(s) and the transform file of one gridsearch job (one function: see gridsearch_args)."""
+    """The EMEG file(s) and the transform file of one gridsearch job (one function for both: see _gridsearch_flags)."""
     return {
         "emeg": participant_emeg(wildcards.participant, SPACE_OF_HEMI[wildcards.hemi]),
         "transform": TRANSFORMS[wildcards.transform],
@@ -62,9 +58,15 @@ def gridsearch_inputs(wildcards):
 
 
 def _gridsearch_flags():
-    """The study-wide gridsearch parameters as command-line flags."""
+    """Every flag of a gridsearch job but its files and threads, with the job's wildcards left in.
+
+    A rule parameter, so that a change of any of them reruns the job. A string rather than a
+    function of the wildcards: Snakemake inspects and calls every function of every job, which adds
+    up over 20,000 jobs (see benchmarks/README.md), while it fills a string's wildcards cheaply.
+    """
     g = GRIDSEARCH
     flags = [
+        "--hemi {hemi} --transform-name {transform}",
         f"--transform-rate {STUDY.transform_rate!r}",
         f"--start-latency {g['start_latency']!r}",
         f"--seconds-per-split {g['seconds_per_split']!r}",
@@ -83,24 +85,6 @@ def _gridsearch_flags():
 
 
 GRIDSEARCH_FLAGS = _gridsearch_flags()
-
-
-def gridsearch_args(wildcards):
-    """Every flag of one gridsearch job but its input and output files and threads.
-
-    A rule parameter, so that a change of any of them reruns the job. One function, not one per
-    flag: Snakemake inspects every callable of every job, which adds up over 20,000 jobs.
-    """
-    hemi = wildcards.hemi
-    args = [
-        f"--space {SPACE_OF_HEMI[hemi]}",
-        "" if hemi == "scalp" else f"--hemi {hemi}",
-        f"--transform-name {wildcards.transform}",
-        GRIDSEARCH_FLAGS,
-    ]
-    if GRIDSEARCH["save_dense"]:
-        args.append(f"--dense-out {RESULTS}/{wildcards.participant}/dense/{wildcards.transform}.{hemi}.h5")
-    return " ".join(a for a in args if a)
 
 
 def gridsearch_mem_mb(wildcards, input, threads):

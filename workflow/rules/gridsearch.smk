@@ -13,7 +13,7 @@ rule gridsearch:
             else {}
         ),
     params:
-        args=gridsearch_args,
+        args=GRIDSEARCH_FLAGS,
     log:
         f"{RESULTS}/logs/gridsearch/{{participant}}/{{transform}}.{{hemi}}.log",
     benchmark:
@@ -24,4 +24,5 @@ rule gridsearch:
         runtime=GRIDSEARCH["runtime_min"],
     shell:
         "kymata-core gridsearch --emeg {input.emeg[0]} --transform {input.transform} {params.args}"
-        " --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"
+        + (" --dense-out {output.dense}" if GRIDSEARCH["save_dense"] else "")
+        + " --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"

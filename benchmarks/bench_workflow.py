@@ -11,7 +11,8 @@ the group average's).
 
 ``start`` runs the README's command (``snakemake --profile profiles/default --configfile …``) for
 real and reports when the DAG was built and when the first job started (then kills the run):
-"builds its DAG and starts". Arguments after ``--`` go to Snakemake (e.g. ``-- --scheduler ilp``).
+"builds its DAG and starts". With a cluster profile it waits for the scheduler's job id (cancel the
+submitted jobs afterwards: ``scancel -u $USER`` or ``qdel -u $USER``). Arguments after ``--`` go to Snakemake (e.g. ``-- --scheduler ilp``).
 
 ``throughput`` measures the scheduler's cost per job: it replaces the gridsearch rule's command by
 ``touch`` (jobs that do nothing) and counts the jobs finished in ``--seconds`` after the first.
@@ -119,6 +120,8 @@ def _run_until(cmd: list[str], root: Path, stop) -> dict[str, float]:
                 marks.setdefault("dag_built", t)
             elif re.fullmatch(r"(local)?rule \w+:", text):
                 marks.setdefault("first_job", t)
+            elif "has been submitted with SLURM jobid" in text or "with external jobid" in text:
+                marks.setdefault("first_submitted", t)
             if stop(marks, text, t):
                 break
     finally:
@@ -142,13 +145,16 @@ def _large_study_workdir(tmp: str, n_participants: int, n_transforms: int) -> tu
 def bench_start(n_participants: int, n_transforms: int, profile: str, extra: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root, config = _large_study_workdir(tmp, n_participants, n_transforms)
-        marks = _run_until(_snakemake_cmd(profile, config, extra), root, lambda m, line, t: "first_job" in m)
+        local = Path(profile).name == "default"
+        marks = _run_until(_snakemake_cmd(profile, config, extra), root,
+                           lambda m, line, t: "first_job" in m if local else "first_submitted" in m)
     print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"study: {n_participants} participants x {n_transforms} transforms x 2 hemispheres; "
           f"snakemake --profile {profile} {' '.join(extra)}")
     print(f"start-up {marks['dag_start']:.1f} s, DAG built at {marks['dag_built']:.1f} s, "
-          f"first job started at {marks['first_job']:.1f} s")
+          f"first job started at {marks['first_job']:.1f} s"
+          + (f", accepted by the scheduler at {marks['first_submitted']:.1f} s" if "first_submitted" in marks else ""))
 
 
 def bench_throughput(n_participants: int, n_transforms: int, seconds: float, profile: str, extra: list[str]) -> None:

@@ -7,26 +7,8 @@ set -euo pipefail
 STATE=${STATE:-/tmp/kymata-ci/sge}
 HOSTS_MARK="# added by kymata .ci/cluster/sge-up.sh"
 t_start=$(date +%s.%N)
-log() { printf '[sge-down] %s\n' "$*"; }
-
-stop() {  # stop <record name> <expected comm>
-  local f=$STATE/$1.pid pid i
-  [ -s "$f" ] || return 0
-  pid=$(cat "$f")
-  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$2" ]; then
-    log "$2: recorded pid $pid is not running (or is another program now): nothing to stop"
-    rm -f "$f"; return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$2 (pid $pid) still alive after 30 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -f "$f"
-  log "$2 (pid $pid) stopped"
-}
+TAG=sge-down
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # log, die, elapsed, wait_for, ours, need_start, record_pidfile, stop
 
 stop sge_execd sge_execd
 stop sge_qmaster sge_qmaster
@@ -37,4 +19,4 @@ if [ -e "$STATE/etc-hosts-line" ]; then
   rm -f "$STATE/hosts.tmp" "$STATE/etc-hosts-line"
   log "removed our line from /etc/hosts"
 fi
-log "done in $(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
+log "done in $(elapsed "$t_start") s"

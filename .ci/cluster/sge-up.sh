@@ -27,43 +27,12 @@ PE=smp
 HOSTS_MARK="# added by kymata .ci/cluster/sge-up.sh"
 
 t_start=$(date +%s.%N)
-log() { printf '[sge-up] %s\n' "$*"; }
-die() { printf '[sge-up] ERROR: %s\n' "$*" >&2; exit 1; }
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
-wait_for() {  # wait_for <seconds> <description> <command...>
-  local limit=$1 what=$2 t0; shift 2; t0=$(date +%s)
-  until "$@" >/dev/null 2>&1; do
-    (( $(date +%s) - t0 < limit )) || die "timed out after ${limit}s waiting for ${what}"
-    sleep 0.2
-  done
-}
+TAG=sge-up
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # log, die, elapsed, wait_for, ours, need_start, record_pidfile, stop
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages and starts system daemons)"
 mkdir -p "$STATE"
 
-ours() {  # ours <name> <comm>: $STATE/<name>.pid names a live process called <comm>
-  local f=$STATE/$1.pid pid
-  [ -s "$f" ] || return 1
-  pid=$(cat "$f")
-  if [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$2" ]; then return 0; fi
-  rm -f "$f"
-  return 1
-}
-need_start() {  # 0 = start it; 1 = already running and ours; dies if a foreign one runs
-  if ours "$1" "$2"; then log "$2 already running (pid $(cat "$STATE/$1.pid"), started by us): kept"; return 1; fi
-  local others
-  others=$(pgrep -x "$2" | tr '\n' ' ' || true)
-  [ -z "$others" ] || die "$2 is already running (pid ${others% }) but was not started by this script" \
-    "(no record in $STATE); stop it yourself or point STATE at its records"
-  return 0
-}
-record_pidfile() {  # record_pidfile <name> <daemon pid file> <comm>
-  wait_for 30 "$2" test -s "$2"
-  local pid; pid=$(cat "$2")
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$3" ] || die "$2 names pid $pid, which is not $3"
-  echo "$pid" > "$STATE/$1.pid"
-  log "$3 started (pid $pid)"
-}
 quiet() {  # quiet <command...>: run a qconf call, show its chatter only if it fails
   local out
   out=$("$@" 2>&1) || die "$* failed: $out"

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_workflow.py start [--participants 50 --transforms 200] [--profile P] [-- ARGS]
     python benchmarks/bench_workflow.py throughput [--participants 10 --seconds 40] [--profile P] [-- ARGS]
+    python benchmarks/bench_workflow.py rerun [--participants 10 --transforms 200] [--profile P]
     python benchmarks/bench_workflow.py dag [--participants 50 --transforms 200]
     python benchmarks/bench_workflow.py demo [--profile profiles/default] [--workdir DIR]
 
@@ -16,6 +17,10 @@ submitted jobs afterwards: ``scancel -u $USER`` or ``qdel -u $USER``). Arguments
 
 ``throughput`` measures the scheduler's cost per job: it replaces the gridsearch rule's command by
 ``touch`` (jobs that do nothing) and counts the jobs finished in ``--seconds`` after the first.
+
+``rerun`` runs every gridsearch job of such a study (``--until gridsearch``, the command replaced by
+``touch``), then times the same command again with nothing to do, and after changing one transform
+file (until its first job starts): how long "rerun only what changed" takes to decide.
 
 ``dag`` times a dry run (``--dry-run --quiet``): parsing, validation, DAG build, resource evaluation
 and the dry run's listing of every job.
@@ -160,9 +165,7 @@ def bench_start(n_participants: int, n_transforms: int, profile: str, extra: lis
 def bench_throughput(n_participants: int, n_transforms: int, seconds: float, profile: str, extra: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root, config = _large_study_workdir(tmp, n_participants, n_transforms)
-        rule = root / "workflow/rules/gridsearch.smk"
-        text = rule.read_text()
-        rule.write_text(text[: text.index("    shell:")] + '    shell:\n        "touch {output.nkg} {log}"\n')
+        _touch_gridsearch(root)
         finished = []
 
         def stop(marks, line, t):
@@ -175,6 +178,37 @@ def bench_throughput(n_participants: int, n_transforms: int, seconds: float, pro
     print(f"study: {n_participants} participants x {n_transforms} transforms x 2 hemispheres; "
           f"snakemake --profile {profile} {' '.join(extra)}; load average {os.getloadavg()[0]:.1f}")
     print(f"no-op jobs finished in the {seconds:.0f} s after the first: {n_jobs} ({n_jobs / seconds:.1f} per second)")
+
+
+def _touch_gridsearch(root: Path) -> None:
+    rule = root / "workflow/rules/gridsearch.smk"
+    text = rule.read_text()
+    rule.write_text(text[: text.index("    shell:")] + '    shell:\n        "touch {output.nkg} {log}"\n')
+
+
+def bench_rerun(n_participants: int, n_transforms: int, profile: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root, config = _large_study_workdir(tmp, n_participants, n_transforms)
+        _touch_gridsearch(root)
+        cmd = _snakemake_cmd(profile, config, ["--until", "gridsearch"])
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=root, env=snakemake_env(), capture_output=True, text=True, check=True)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = subprocess.run(cmd, cwd=root, env=snakemake_env(), capture_output=True, text=True, check=True)
+        noop = time.perf_counter() - t0
+        log = result.stdout + result.stderr
+        assert "Nothing to be done" in log or re.search(r"^total\s+0$", log, re.M), log[-2000:]
+        np.save(root / "data/transforms/transform000.npy", np.full(10, -1, dtype=np.float32))
+        marks = _run_until(cmd, root, lambda m, line, t: "first_job" in m)
+    n_jobs = (n_participants + 1) * n_transforms * 2  # and the group average's
+    print(f"study: {n_participants} participants x {n_transforms} transforms x 2 hemispheres "
+          f"({n_jobs:,} gridsearch jobs, no-op); snakemake --profile {profile} --until gridsearch; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"first run, every job: {first:.1f} s")
+    print(f"second run, nothing to do: {noop:.1f} s")
+    print(f"after changing one transform file: DAG built at {marks['dag_built']:.1f} s, "
+          f"its first job started at {marks['first_job']:.1f} s")
 
 
 def bench_demo(profile: str, workdir: Path | None) -> None:
@@ -203,12 +237,13 @@ def bench_demo(profile: str, workdir: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
-    for name, participants in (("start", 50), ("throughput", 10), ("dag", 50)):
+    for name, participants in (("start", 50), ("throughput", 10), ("rerun", 10), ("dag", 50)):
         study = sub.add_parser(name)
         study.add_argument("--participants", type=int, default=participants)
         study.add_argument("--transforms", type=int, default=200)
         if name != "dag":
             study.add_argument("--profile", default="profiles/default")
+        if name in ("start", "throughput"):
             study.add_argument("snakemake_args", nargs="*", help="after --: passed to snakemake")
         if name == "throughput":
             study.add_argument("--seconds", type=float, default=40.0)
@@ -220,6 +255,8 @@ def main() -> None:
         bench_start(args.participants, args.transforms, args.profile, args.snakemake_args)
     elif args.what == "throughput":
         bench_throughput(args.participants, args.transforms, args.seconds, args.profile, args.snakemake_args)
+    elif args.what == "rerun":
+        bench_rerun(args.participants, args.transforms, args.profile)
     elif args.what == "dag":
         bench_dag(args.participants, args.transforms)
     else:

@@ -191,9 +191,29 @@ def test_grand_average_sensor_is_mean_of_participant_means(tmp_path):
         write_evoked(avg, out)
 
 
+def test_grand_average_keeps_the_channels_good_in_every_participant(tmp_path, caplog):
+    a = _write_evokeds(tmp_path / "a-ave.fif", [_data(1)], _info(bads=["MEG0112"]))
+    b = _write_evokeds(tmp_path / "b-ave.fif", [_data(2), _data(3)], _info(bads=["EEG002"]))
+    c = _write_evokeds(tmp_path / "c-ave.fif", [_data(4)], _info())
+    with caplog.at_level("INFO", logger="kymata_core.io.emeg"):
+        avg = grand_average([a, b, c], "sensor")
+    assert avg.channel_names == ["MEG0111", "MEG0113", "EEG001"]
+    rows = [0, 2, 3]
+    expected = (_data(1)[rows] + (_data(2)[rows] + _data(3)[rows]) / 2 + _data(4)[rows]) / 3
+    np.testing.assert_allclose(avg.values[:, 0], expected, rtol=1e-5, atol=1e-6)
+    assert "['EEG002', 'MEG0112']" in caplog.text
+    back = read_evoked(write_evoked(avg, tmp_path / "avg-ave.fif"))
+    assert back.channel_names == avg.channel_names and back.info["bads"] == []
+    every = _write_evokeds(tmp_path / "d-ave.fif", [_data(5)], _info(bads=["MEG0111", "MEG0113", "EEG001"]))
+    with pytest.raises(ValueError, match="no channel is good in all"):
+        grand_average([a, b, every], "sensor")
+
+
 def test_grand_average_sensor_mismatches(tmp_path):
     a = _write_evokeds(tmp_path / "a-ave.fif", [_data(1)], _info())
-    other = _write_evokeds(tmp_path / "b-ave.fif", [_data(1)], _info(bads=["EEG002"]))
+    other = _write_evokeds(
+        tmp_path / "b-ave.fif", [_data(1, n_channels=5)], _info(names=[*NAMES[:4], "STI101"], types=[*TYPES[:4], "stim"])
+    )
     with pytest.raises(ValueError, match="b-ave.fif: sensor names differ"):
         grand_average([a, other], "sensor")
     rate = _write_evokeds(tmp_path / "c-ave.fif", [_data(1)], _info(sfreq=200.0))

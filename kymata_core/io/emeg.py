@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import re
 import tempfile
@@ -21,6 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kymata_core.io.layouts import EEGLayout, MEGLayout, SensorLayout
+
+log = logging.getLogger(__name__)
 
 CHANNEL_SPACES = ("sensor", "source")
 HEMIS = ("lh", "rh")
@@ -350,7 +353,9 @@ def guess_sensor_layout(info: mne.Info) -> SensorLayout | None:
 def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EMEGData:
     """Average EMEG over participants (and over repetitions within each file).
 
-    Every file must have the same channels (sensor names, or vertex ids), sample rate and times.
+    Every file must have the same channels (sensor names, or vertex ids), sample rate and times. In
+    sensor space, participants' bad channels may differ: the average keeps the channels that are good
+    in every file (as ``mne.grand_average(..., drop_bads=True)``) and logs the ones it leaves out.
 
     Returns
     -------
@@ -360,14 +365,21 @@ def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EME
     Raises
     ------
     ValueError
-        Naming the first file that differs from the first file, and what differs.
+        Naming the first file that differs from the first file, and what differs; or, in sensor space,
+        when no channel is good in every file.
     """
     if not paths:
         raise ValueError("grand_average needs at least one input file")
-    first = read_emeg(paths[0], channel_space)
+
+    def read(path: str | os.PathLike) -> EMEGData:
+        # sensor space: every MEG/EEG channel, bad or not, so that files with other bads still line up
+        return read_evoked(path, exclude_bads=False) if channel_space == "sensor" else read_emeg(path, channel_space)
+
+    first = read(paths[0])
     total = first.values.astype(np.float64).mean(axis=1)
+    bads = set(first.info["bads"]) if first.info is not None else set()
     for p in paths[1:]:
-        data = read_emeg(p, channel_space)
+        data = read(p)
         if data.channel_names != first.channel_names:
             what = "sensor names" if channel_space == "sensor" else "vertex ids"
             raise ValueError(
@@ -383,17 +395,31 @@ def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EME
                 f"{data.source}: times differ from {first.source} ({data.n_times} samples from {data.t_start:g} s "
                 f"vs {first.n_times} samples from {first.t_start:g} s)"
             )
+        if data.info is not None:
+            bads.update(data.info["bads"])
         total += data.values.astype(np.float64).mean(axis=1)
     mean = (total / len(paths)).astype(np.float32)[:, np.newaxis, :]
+    channel_names, info, layout = first.channel_names, first.info, first.sensor_layout
+    if channel_space == "sensor":
+        keep = [i for i, name in enumerate(first.channel_names) if name not in bads]
+        if not keep:
+            raise ValueError(f"grand average of {len(paths)} files: no channel is good in all of them (bads: {sorted(bads)})")
+        if bads:
+            log.info("grand average: leaving out %d channel(s) bad in some participant: %s", len(bads), sorted(bads))
+        mean = mean[keep]
+        channel_names = [first.channel_names[i] for i in keep]
+        info = mne.pick_info(first.info, keep)
+        info["bads"] = []
+        layout = guess_sensor_layout(info)
     return EMEGData(
         values=mean,
-        channel_names=first.channel_names,
+        channel_names=channel_names,
         sample_rate=first.sample_rate,
         t_start=first.t_start,
         channel_space=channel_space,
-        sensor_layout=first.sensor_layout,
+        sensor_layout=layout,
         source=first.source,
-        info=first.info,
+        info=info,
     )
 
 

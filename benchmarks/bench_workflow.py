@@ -141,9 +141,16 @@ def _snakemake_cmd(profile: str, config: Path, extra: list[str]) -> list[str]:
     return [str(BIN / "snakemake"), "--profile", profile, "--configfile", str(config), *extra]
 
 
+def _workflow_with_profiles(root: Path) -> Path:
+    """A copy of the workflow in ``root``, with the repository's profiles linked in."""
+    copy_workflow(root)
+    if not (root / "profiles").exists():
+        (root / "profiles").symlink_to(Path(__file__).resolve().parents[1] / "profiles")
+    return root
+
+
 def _large_study_workdir(tmp: str, n_participants: int, n_transforms: int) -> tuple[Path, Path]:
-    root = copy_workflow(Path(tmp))
-    (root / "profiles").symlink_to(Path(__file__).resolve().parents[1] / "profiles")
+    root = _workflow_with_profiles(Path(tmp))
     return root, make_large_study(root, n_participants, n_transforms)
 
 
@@ -212,10 +219,7 @@ def bench_rerun(n_participants: int, n_transforms: int, profile: str) -> None:
 
 
 def bench_demo(profile: str, workdir: Path | None) -> None:
-    root = copy_workflow(workdir or Path(tempfile.mkdtemp(prefix="kymata-demo-bench-")))
-    repo = Path(__file__).resolve().parents[1]
-    if not (root / "profiles").exists():
-        (root / "profiles").symlink_to(repo / "profiles")
+    root = _workflow_with_profiles(workdir or Path(tempfile.mkdtemp(prefix="kymata-demo-bench-")))
     t0 = time.perf_counter()
     result = subprocess.run([str(BIN / "snakemake"), "--profile", profile], cwd=root, env=snakemake_env(),
                             capture_output=True, text=True)

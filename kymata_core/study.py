@@ -185,6 +185,9 @@ class Study:
             raise ConfigError("config key 'participants': no participant")
         if self.group_average and GROUP in self.participants:
             raise ConfigError(f"config key 'participants': '{GROUP}' is reserved for the grand average")
+        reserved = [p for p in self.participants if p in RESERVED_NAMES]
+        if reserved:
+            raise ConfigError(f"config key 'participants': {reserved} are reserved for folders of the results")
 
     def _check_names(self) -> None:
         name = re.compile(NAME_PATTERN)
@@ -196,9 +199,6 @@ class Study:
                     "only, as they become file names and command-line words)"
                     + (": pick usable transforms with 'transforms.names'" if key == "transforms" else "")
                 )
-        reserved = [p for p in self.participants if p in RESERVED_NAMES]
-        if reserved:
-            raise ConfigError(f"config key 'participants': {reserved} are reserved for folders of the results")
 
     def _check_hierarchy(self) -> None:
         if self.denoisers and not self.hierarchy:

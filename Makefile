@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check kymata_core tests benchmarks
+	$(BIN)/ruff check kymata_core tests benchmarks docs
 	$(RUN) $(BIN)/python -m pytest tests --durations=25
 
 lint: $(STAMP)
-	$(BIN)/ruff check kymata_core tests benchmarks
+	$(BIN)/ruff check kymata_core tests benchmarks docs
 
 demo: $(STAMP)
 	$(RUN) $(BIN)/snakemake --profile profiles/default

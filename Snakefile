@@ -6,7 +6,11 @@
 #
 # See README.md and config/README.md.
 
-configfile: "config/config.yaml"
+# config/config.yaml is the built-in demo study. It is read only when no --configfile is given, so a
+# study's own config gets the documented defaults (the schema's), never the demo's settings.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
-from kymata_core.io.emeg import EMEGData, deterministic_fif_ids, write_source_estimate
+from kymata_core.io.emeg import REPETITION_COMMENT, EMEGData, deterministic_fif_ids, write_source_estimate
 
 # Real Neuromag Vectorview triplet prefixes (magnetometer ends in 1, gradiometers in 2 and 3)
 VECTORVIEW_TRIPLETS = (
@@ -541,7 +541,7 @@ def simulate_study(spec: StudySpec, out_dir: str | os.PathLike, *, overwrite: bo
 def _write_evokeds(path: Path, sensor: NDArray, info: mne.Info, spec: StudySpec) -> None:
     tmin = round(spec.emeg_t_start * spec.emeg_sample_rate) / spec.emeg_sample_rate
     evokeds = [
-        mne.EvokedArray(sensor[:, r, :], info, tmin=tmin, comment=f"rep{r}", nave=1, verbose="error")
+        mne.EvokedArray(sensor[:, r, :], info, tmin=tmin, comment=REPETITION_COMMENT, nave=1, verbose="error")
         for r in range(sensor.shape[1])
     ]
     tmp = path.with_name(f".{path.name[: -len('-ave.fif')]}.tmp-ave.fif")

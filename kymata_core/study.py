@@ -63,6 +63,12 @@ class Study:
         The ``truth.json`` of a simulated study.
     data_dir : str or None
         Where a simulated study's inputs are written.
+    condition : str, list of str, or None
+        The condition analysed in the sensor files (``emeg.condition``; None: each file's only one).
+    transforms_key : str
+        ``"files"`` or ``"npz"``: the config key that names the transform files.
+    warnings : list of str
+        What the checks of the input files found suspicious but did not refuse.
     """
 
     participants: list[str]
@@ -76,6 +82,9 @@ class Study:
     denoisers: list[str] = field(default_factory=list)
     truth: str | None = None
     data_dir: str | None = None
+    condition: str | list[str] | None = None
+    transforms_key: str = "files"
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, check_files: bool = True) -> Study:
@@ -111,7 +120,10 @@ class Study:
         study._check_names()
         study._check_hierarchy()
         if check_files and config["dataset"] != "demo":
+            from kymata_core.study_inputs import check_study_inputs
+
             study._check_input_files()
+            study.warnings = check_study_inputs(study, config["gridsearch"])
         return study
 
     @classmethod
@@ -158,6 +170,8 @@ class Study:
             transforms=transforms,
             transform_rate=float(tconf["sample_rate"]),
             emeg={space: config["emeg"][space] for space in common["spaces"]},
+            condition=config["emeg"].get("condition"),
+            transforms_key="files" if "files" in tconf else "npz",
             **common,
         )
 

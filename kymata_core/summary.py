@@ -180,4 +180,5 @@ def format_summary(summary: Mapping[str, Any]) -> str:
                     f"found {c['found_latency_s']}, log10 p {c['logp']:.2f})"
                 )
         lines.append(f"  false positives: {len(summary['false_positives'])}")
+    lines += [f"  WARNING: {warning}" for warning in summary.get("warnings", [])]
     return "\n".join(lines) + "\n"

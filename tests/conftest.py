@@ -1,7 +1,7 @@
 """Shared pytest fixtures.
 
-The shared fixture data live in ``shared/fixtures`` beside the repository clone (``../shared``
-relative to the repository root), both here and in CI.
+The data files with reference answers live in ``tests/data`` (``tests/paths.py`` names them;
+``tests/data/README.md`` says where they come from), so a clone of the repository tests on its own.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.paths import DATA_DIR, NKG_FIXTURES_DIR
+
 # CI runs the property-based tests on a fixed set of examples (derandomized), so that a run is
 # reproducible and a submission cannot fail on a newly drawn example; locally each run draws new
 # examples and explores further. Failures found either way become @example regression cases.
@@ -21,24 +23,16 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-SHARED_FIXTURES_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-NKG_FIXTURES_DIR = SHARED_FIXTURES_DIR / "kymata-nkg"
-
-
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    """``shared/fixtures``: data files with reference answers."""
-    if not SHARED_FIXTURES_DIR.is_dir():
-        pytest.fail(
-            f"shared fixtures not found at {SHARED_FIXTURES_DIR} (expected ../shared beside the repo)"
-        )
-    return SHARED_FIXTURES_DIR
+    """``tests/data``: data files with reference answers."""
+    return DATA_DIR
 
 
 @pytest.fixture(scope="session")
-def nkg_fixtures_dir(fixtures_dir: Path) -> Path:
-    """``shared/fixtures/kymata-nkg``: .nkg files written by the reference implementation."""
-    return fixtures_dir / "kymata-nkg"
+def nkg_fixtures_dir() -> Path:
+    """``tests/data/kymata-nkg``: .nkg files written by the reference implementation."""
+    return NKG_FIXTURES_DIR
 
 
 @pytest.fixture(scope="session")

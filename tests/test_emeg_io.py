@@ -30,7 +30,7 @@ def _info(names=NAMES, types=TYPES, sfreq=SFREQ, bads=()):
 
 
 def _write_evokeds(path, datas, info, tmin=TMIN):
-    evokeds = [mne.EvokedArray(d, info, tmin=tmin, nave=1, comment=f"rep{i}") for i, d in enumerate(datas)]
+    evokeds = [mne.EvokedArray(d, info, tmin=tmin, nave=1, comment="stimulus") for d in datas]
     mne.write_evokeds(path, evokeds, overwrite=True, verbose="error")
     return path
 
@@ -174,11 +174,18 @@ def test_read_emeg_rejects_bad_arguments(tmp_path):
 # ----------------------------------------------------------------------------------------- averaging
 
 
-def test_grand_average_sensor_is_mean_of_participant_means(tmp_path):
+def test_grand_average_sensor_averages_what_each_participant_analyses(tmp_path):
+    """Repetition r of the average is the mean of the participants' repetitions r (the first n_reps)."""
     a = _write_evokeds(tmp_path / "a-ave.fif", [_data(1), _data(2)], _info())
-    b = _write_evokeds(tmp_path / "b-ave.fif", [_data(3)], _info())
+    b = _write_evokeds(tmp_path / "b-ave.fif", [_data(3), _data(4), _data(5)], _info())
+    two = grand_average([a, b], "sensor", n_reps=2)
+    assert two.values.shape == (5, 2, 50)
+    np.testing.assert_allclose(two.values[:, 0], ((_data(1) + _data(3)) / 2)[:5], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(two.values[:, 1], ((_data(2) + _data(4)) / 2)[:5], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="a-ave.fif: 2 repetition"):
+        grand_average([a, b], "sensor", n_reps=3)
     avg = grand_average([a, b], "sensor")
-    expected = ((_data(1) + _data(2)) / 2 + _data(3)) / 2
+    expected = (_data(1) + _data(3)) / 2
     assert avg.values.shape == (5, 1, 50)
     np.testing.assert_allclose(avg.values[:, 0], expected[:5], rtol=1e-5, atol=1e-6)
     out = write_evoked(avg, tmp_path / "avg-ave.fif")
@@ -199,7 +206,7 @@ def test_grand_average_keeps_the_channels_good_in_every_participant(tmp_path, ca
         avg = grand_average([a, b, c], "sensor")
     assert avg.channel_names == ["MEG0111", "MEG0113", "EEG001"]
     rows = [0, 2, 3]
-    expected = (_data(1)[rows] + (_data(2)[rows] + _data(3)[rows]) / 2 + _data(4)[rows]) / 3
+    expected = (_data(1)[rows] + _data(2)[rows] + _data(4)[rows]) / 3
     np.testing.assert_allclose(avg.values[:, 0], expected, rtol=1e-5, atol=1e-6)
     assert "['EEG002', 'MEG0112']" in caplog.text
     back = read_evoked(write_evoked(avg, tmp_path / "avg-ave.fif"))

@@ -266,13 +266,27 @@ def test_p_logp_round_trip():
 # --- derangements -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("n", "mod"), [(2, None), (10, None), (400, None), (800, 400), (12, 3)])
+@pytest.mark.parametrize(
+    ("n", "mod"), [(2, None), (10, None), (400, None), (800, 400), (12, 3), (40, 4), (60, 2), (4000, 400)]
+)
 def test_generate_derangement(n, mod):
+    """(40, 4), (60, 2), (4000, 400): few splits with many repetitions, where rejection alone never succeeds."""
     rng = np.random.default_rng(0)
     for _ in range(20):
         perm = generate_derangement(n, mod, rng)
         assert is_derangement(perm, mod)
         assert not np.any(perm % (mod or n) == np.arange(n) % (mod or n))
+
+
+def test_derangements_of_many_repetitions_pair_each_split_with_every_other_split():
+    """Repaired draws are still spread over all partners: 4 splits x 10 repetitions, 200 draws."""
+    draws = generate_derangements(200, 40, mod=4, seed=0)
+    pairs = np.zeros((4, 4), dtype=int)
+    for perm in draws:
+        np.add.at(pairs, (np.arange(40) % 4, perm % 4), 1)
+    assert np.all(np.diag(pairs) == 0)
+    off = pairs[~np.eye(4, dtype=bool)]
+    assert off.min() > 0.5 * off.mean()
 
 
 def test_generate_derangements_is_seeded_and_shaped():

@@ -14,11 +14,15 @@ import pytest
 
 from kymata_core.entities.transform import Transform
 from kymata_core.gridsearch.plain import do_gridsearch
+from tests.paths import GRIDSEARCH_FIXTURES_DIR
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "gridsearch"
-CASES = sorted(FIXTURES.glob("*.npz")) if FIXTURES.is_dir() else []
+FIXTURES = GRIDSEARCH_FIXTURES_DIR
+CASES = sorted(FIXTURES.glob("*.npz"))
 
-pytestmark = pytest.mark.skipif(not CASES, reason=f"gridsearch fixtures not found in {FIXTURES}")
+
+
+def test_every_golden_case_is_here():
+    assert len(CASES) == 4, f"expected the 4 golden cases in {FIXTURES}"
 
 
 def _run(case: Path):

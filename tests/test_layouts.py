@@ -10,6 +10,9 @@ from kymata_core.io.layouts import (
     SensorLayout,
     get_layout_positions,
     get_sensor_hemispheres,
+    layout_positions,
+    layout_sides,
+    match_layout_names,
     sensor_names_in_layout,
 )
 
@@ -79,3 +82,62 @@ def test_results_are_cached_and_not_shared_mutably():
 def test_unknown_layout_name():
     with pytest.raises(ValueError, match="known layouts"):
         SensorLayout(meg="SQUID-9000")
+
+
+# --- matching a recording's channel names -------------------------------------------------------
+
+
+def test_match_layout_names_the_mne_way():
+    vectorview = SensorLayout(meg="Vectorview", eeg="Easycap")
+    matched = match_layout_names(
+        ["MEG 0113", "MEG0112", "EEG 001", "EEG074", "Cz", "EEG 075", "STI 014"], vectorview
+    )
+    assert matched == {
+        "MEG 0113": "MEG0113",
+        "MEG0112": "MEG0112",
+        "EEG 001": "EEG001",
+        "EEG074": "EEG074",
+        "Cz": "Cz",
+    }
+    assert match_layout_names(["MLC53-2908", "MZC01", "BG1-2908"], SensorLayout(meg="CTF275")) == {
+        "MLC53-2908": "MLC53",
+        "MZC01": "MZC01",
+    }
+    assert match_layout_names(["MEG 001", "MEG208", "MEG 209"], SensorLayout(meg="KIT-AD")) == {
+        "MEG 001": "MEG 001",
+        "MEG208": "MEG 208",
+    }
+    # two channels that normalise to one name are ambiguous, as in MNE: neither matches
+    assert match_layout_names(["MEG 0113", "MEG0113", "MEG 0112"], vectorview) == {"MEG 0112": "MEG0112"}
+    assert match_layout_names(["MEG 0113"], SensorLayout()) == {}
+
+
+def test_layout_sides_and_positions_of_a_recordings_names():
+    layout = SensorLayout(meg="Vectorview", eeg="Easycap")
+    sides = layout_sides(["MEG 0111", "MEG 1311", "MEG 0811", "EEG 001", "C3", "Cz"], layout)
+    # numbered EEG electrodes have no default position, so no side from the layout
+    assert sides == {
+        "MEG 0111": "left",
+        "MEG 1311": "right",
+        "MEG 0811": "midline",
+        "C3": "left",
+        "Cz": "midline",
+    }
+    positions = layout_positions(["MEG 0111", "EEG 001", "Fp1"], layout)
+    assert positions == {
+        "MEG 0111": get_layout_positions(layout)["MEG0111"],
+        "Fp1": get_layout_positions(layout)["Fp1"],
+    }
+
+
+def test_vectorview_sensors_of_one_location_share_its_side():
+    """Vectorview-all draws a location's gradiometers left of its magnetometer; the side is the location's."""
+    hemispheres = get_sensor_hemispheres(SensorLayout(meg="Vectorview"))
+    locations = {name[:-1] for name in hemispheres}
+    assert len(locations) == 102
+    for location in locations:
+        assert len({hemispheres[location + k] for k in "123"}) == 1, location
+    midline = sorted(location for location in locations if hemispheres[location + "1"] == "midline")
+    assert midline == ["MEG062", "MEG081", "MEG082", "MEG101", "MEG211", "MEG212"]
+    counts = {side: sum(1 for s in hemispheres.values() if s == side) for side in ("left", "right")}
+    assert counts == {"left": 144, "right": 144}  # the helmet is symmetric

@@ -6,7 +6,6 @@ import io
 import os
 import warnings
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +21,8 @@ from kymata_core.io.nkg import (
     read_provenance,
     save_expression_set,
 )
+from tests.paths import NKG_FIXTURES_DIR
 
-NKG_FIXTURES_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "kymata-nkg"
 LATENCIES = np.round(np.arange(-0.2, 0.3, 0.005), 3)  # as a gridsearch makes them: -0.2, -0.195, ...
 
 
@@ -508,3 +507,74 @@ def test_info_command_bad_file(tmp_path, capsys):
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.nkg" in err and "not a ZIP" in err
+
+
+# --- sensor sides (an extra member the reference reader ignores) --------------------------------
+
+SIDES_MEMBER = "_metadata/sensor-sides.tsv"
+BLOCK = "scalp"
+
+
+def make_sensor_set_with_sides(sides=None, seed=0) -> SensorExpressionSet:
+    es = make_sensor_set(seed=seed, layout=SensorLayout(meg="Vectorview", eeg="Easycap"))
+    sides = sides if sides is not None else {"EEG001": "left", "MEG0111": "left", "MEG0121": "midline"}
+    return SensorExpressionSet(
+        es.transforms, es.sensors, es.latencies, es.coo(BLOCK), es.sensor_layout, sensor_sides=sides
+    )
+
+
+
+def test_sensor_sides_round_trip(tmp_path):
+    es = make_sensor_set_with_sides()
+    save_expression_set(es, tmp_path / "sides.nkg")
+    loaded = load_expression_set(tmp_path / "sides.nkg")
+    assert loaded == es
+    assert dict(loaded.sensor_sides) == {"MEG0111": "left", "MEG0121": "midline", "EEG001": "left"}
+
+
+def test_sensor_sides_member_format_and_determinism():
+    es = make_sensor_set_with_sides()
+    payload = _save_bytes(es)
+    assert payload == _save_bytes(make_sensor_set_with_sides())
+    members = dict(_members(payload))
+    # in the set's sensor order, tab-separated, no trailing newline
+    assert members[SIDES_MEMBER] == b"MEG0111\tleft\nMEG0121\tmidline\nEEG001\tleft"
+
+
+def test_sets_without_sides_are_written_as_before():
+    """The sides member is the only difference; without sides the file has the reference's members only."""
+    with_sides = _members(_save_bytes(make_sensor_set_with_sides()))
+    plain = make_sensor_set(layout=SensorLayout(meg="Vectorview", eeg="Easycap"))
+    without = _members(_save_bytes(plain))
+    assert SIDES_MEMBER not in dict(without)
+    assert [m for m in with_sides if m[0] != SIDES_MEMBER] == without
+    assert _load_bytes(_save_bytes(plain)).sensor_sides is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (b"MEG0111\tup", "line 1 is not"),
+        (b"MEG0111 left", "line 1 is not"),
+        (b"MEG0111\tleft\nMEG9999\tright", "line 2 names a sensor not in the set: 'MEG9999'"),
+        (b"MEG0111\tleft\nMEG0111\tleft", "line 2 gives sensor 'MEG0111' a side twice"),
+        (b"MEG0111\t\xffleft", "not UTF-8"),
+    ],
+    ids=["unknown-side", "no-tab", "unknown-sensor", "duplicate", "bad-encoding"],
+)
+def test_damaged_sensor_sides_member_is_refused(payload, match, tmp_path):
+    members = _members(_save_bytes(make_sensor_set_with_sides()))
+    path = tmp_path / "damaged.nkg"
+    path.write_bytes(nkg._zipfile_bytes(_with(members, SIDES_MEMBER, payload)))
+    with pytest.raises(NkgFormatError, match=match) as info:
+        load_expression_set(path)
+    assert str(path) in str(info.value) and SIDES_MEMBER in str(info.value)
+
+
+def test_sensor_sides_member_in_a_hexel_set_is_refused(tmp_path):
+    members = _members(_save_bytes(make_hexel_set(n=4)))
+    path = tmp_path / "hexel.nkg"
+    path.write_bytes(nkg._zipfile_bytes([*members, (SIDES_MEMBER, b"0\tleft")]))
+    with pytest.raises(NkgFormatError, match="sensor-sides.tsv is only for sensor sets") as info:
+        load_expression_set(path)
+    assert str(path) in str(info.value)

@@ -12,8 +12,7 @@ import pytest
 from kymata_core.entities.expression import HexelExpressionSet, SensorExpressionSet
 from kymata_core.io.layouts import SensorLayout
 from kymata_core.io.nkg import file_version, load_expression_set
-
-NKG_FIXTURES_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "kymata-nkg"
+from tests.paths import NKG_FIXTURES_DIR
 
 FIXTURE_NAMES = sorted(p.name for p in NKG_FIXTURES_DIR.glob("*.nkg"))
 

@@ -8,6 +8,7 @@ tests/test_plot_ippm.py`` and look at every image before committing it.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -22,10 +23,12 @@ from matplotlib.testing.compare import compare_images  # noqa: E402
 from kymata_core.cli import main as cli_main  # noqa: E402
 from kymata_core.entities.expression import HexelExpressionSet, SensorExpressionSet  # noqa: E402
 from kymata_core.io.layouts import SensorLayout, get_layout_positions, get_sensor_hemispheres  # noqa: E402
+from kymata_core.io.sensors import brain_channel_picks, guess_sensor_layout, sensor_sides  # noqa: E402
 from kymata_core.math.probability import p_threshold_for_sigmas  # noqa: E402
 from kymata_core.plot.colors import INSIGNIFICANT_COLOR, PALETTE  # noqa: E402
 from kymata_core.plot.expression import expression_plot, legend_display_dict  # noqa: E402
 from kymata_core.plot.points import best_points  # noqa: E402
+from tests.paths import REAL_MEG_DIR  # noqa: E402
 
 BASELINES = Path(__file__).parent / "baseline_images"
 REGENERATE = os.environ.get("KYMATA_REGENERATE_BASELINES") == "1"
@@ -371,6 +374,122 @@ def test_sensor_minimap_colours_significant_sensors():
     fig = expression_plot(es, minimap="large", minimap_latency_range=(0.15, 0.25))
     (mini,) = [ax for ax in all_axes(fig) if collection(ax, "minimap-sensors") is not None]
     assert offsets(mini, "minimap:a") == [] and len(offsets(mini, "minimap:b")) == 1
+
+
+# --- sensor sides from real recordings -----------------------------------------------------------
+
+
+def real_info(vendor: str):
+    import mne
+
+    if vendor == "vectorview":
+        return mne.read_evokeds(REAL_MEG_DIR / "neuromag-sample-ave.fif.gz", condition=0, verbose="error").info
+    name = {"kit": "kit-raw.fif", "ctf": "ctf-comp-raw.fif"}[vendor]
+    return mne.io.read_raw_fif(REAL_MEG_DIR / name, verbose="error").info
+
+
+def vendor_set(vendor: str, with_sides: bool = True) -> SensorExpressionSet:
+    """Every brain sensor of a real recording significant once, with a log10 p that identifies it."""
+    info = real_info(vendor)
+    names = [info.ch_names[p] for p in brain_channel_picks(info)]
+    layout = guess_sensor_layout(info)
+    sides = sensor_sides(info, layout) if with_sides else None
+    data = np.zeros((len(names), len(LATENCIES), 1))
+    for i in range(len(names)):
+        data[i, i % len(LATENCIES), 0] = -(20.0 + 0.01 * i)
+    return SensorExpressionSet(["a"], names, LATENCIES, data, layout, sensor_sides=sides)
+
+
+def sensors_on(ax, es: SensorExpressionSet, gid: str) -> list[str]:
+    """The sensors behind the points of one scatter, identified by their log10 p (see vendor_set)."""
+    return [str(es.sensors[round((-y - 20.0) / 0.01)]) for _, y in offsets(ax, gid)]
+
+
+@pytest.mark.parametrize("vendor", ["vectorview", "ctf", "kit"])
+def test_every_real_sensor_is_drawn_on_its_sides_axis(vendor):
+    es = vendor_set(vendor)
+    sides = dict(es.sensor_sides)
+    assert set(sides) == set(es.sensors.tolist())  # every sensor of these files has a side
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no sensor is left without a side
+        top, bottom = expression_axes(expression_plot(es))
+    on_top, on_bottom = sensors_on(top, es, "significant"), sensors_on(bottom, es, "significant")
+    assert sorted(on_top) == sorted(s for s, side in sides.items() if side == "left")
+    assert sorted(on_bottom) == sorted(s for s, side in sides.items() if side == "right")
+    midline = sorted(s for s, side in sides.items() if side == "midline")
+    assert midline and sorted(sensors_on(top, es, "midline")) == sorted(sensors_on(bottom, es, "midline")) == midline
+    assert len(on_top) + len(on_bottom) + len(midline) == len(es.sensors)
+    assert on_top and on_bottom
+
+
+def test_real_names_match_the_layout_without_sides():
+    """Without stored sides, MNE's "MEG 0113" names are matched to the Vectorview layout."""
+    es = vendor_set("vectorview", with_sides=False)
+    with pytest.warns(UserWarning, match=r"60 sensor\(s\) have no known side") as caught:
+        top, bottom = expression_axes(expression_plot(es))
+    assert "EEG 001" in str(caught[0].message)  # numbered EEG: no default position in Easycap
+    meg_midline = {f"MEG {loc}{k}" for loc in ("062", "081", "082", "101", "211", "212") for k in "123"}
+    hollow = set(sensors_on(top, es, "midline"))
+    assert hollow == set(sensors_on(bottom, es, "midline"))
+    assert hollow == meg_midline | {s for s in es.sensors.tolist() if s.startswith("EEG")}
+    assert "MEG 0111" in sensors_on(top, es, "significant") and "MEG 1311" in sensors_on(bottom, es, "significant")
+    assert len(sensors_on(top, es, "significant")) + len(sensors_on(bottom, es, "significant")) == 306 - 18
+
+
+def test_stored_sides_come_before_the_layout():
+    left, right, mid = one_sensor_each_side()
+    d = np.zeros((3, 5, 1))
+    d[0, 2, 0], d[1, 3, 0], d[2, 4, 0] = -20, -25, -30
+    es = SensorExpressionSet(["a"], [left, right, mid], LATENCIES, d, LAYOUT, sensor_sides={left: "right"})
+    top, bottom = expression_axes(expression_plot(es))
+    assert offsets(top, "significant") == []
+    assert offsets(bottom, "significant") == [(100.0, -20.0), (200.0, -25.0)]
+    # sides without a layout: still two axes
+    es = SensorExpressionSet(["a"], ["X1", "X2", "X3"], LATENCIES, d, sensor_sides={"X1": "left", "X2": "right"})
+    with pytest.warns(UserWarning, match=r"1 sensor\(s\) have no known side.*X3"):
+        top, bottom = expression_axes(expression_plot(es))
+    assert offsets(top, "significant") == [(100.0, -20.0)] and offsets(bottom, "significant") == [(200.0, -25.0)]
+    assert offsets(top, "midline") == offsets(bottom, "midline") == [(300.0, -30.0)]
+
+
+# --- x range ------------------------------------------------------------------------------------
+
+
+def hexel_set_at(latencies_s: list[float], points: dict[int, float]) -> HexelExpressionSet:
+    """One transform; hexel i significant at latency ``points[i]`` (s), nothing else."""
+    d = np.zeros((len(points), len(latencies_s), 1))
+    for i, latency in points.items():
+        d[i, latencies_s.index(latency), 0] = -20
+    return HexelExpressionSet("a", np.arange(len(points)), [], latencies_s, d, None)
+
+
+def test_default_xlims_take_in_every_point():
+    lat = [round(x, 3) for x in np.arange(-0.3, 0.901, 0.05)]
+    es = hexel_set_at(lat, {0: -0.25, 1: 0.1, 2: 0.85})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = expression_axes(expression_plot(es))[0]
+    assert ax.get_xlim() == (-260.0, 860.0)
+    # the usual case keeps the reference's range when no point lies outside it
+    lat = [round(x, 3) for x in np.arange(-0.2, 0.801, 0.05)]
+    ax = expression_axes(expression_plot(hexel_set_at(lat, {0: -0.1, 1: 0.1, 2: 0.8})))[0]
+    assert ax.get_xlim() == (-100.0, 800.0)
+    # a None entry takes the widened default
+    ax = expression_axes(expression_plot(hexel_set_at(lat, {0: -0.2, 1: 0.1}), xlims=(None, 300)))[0]
+    assert ax.get_xlim() == (-210.0, 300.0)
+
+
+def test_explicit_xlims_that_hide_points_warn():
+    lat = [round(x, 3) for x in np.arange(-0.2, 0.801, 0.05)]
+    es = hexel_set_at(lat, {0: -0.2, 1: 0.1, 2: 0.6})
+    with pytest.warns(UserWarning, match=r"xlims=\(-100, 500\) ms hide 2 of the 3 plotted point\(s\)"):
+        ax = expression_axes(expression_plot(es, xlims=(-100, 500)))[0]
+    assert ax.get_xlim() == (-100.0, 500.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        expression_plot(es, xlims=(-200, 600))
+    with pytest.raises(ValueError, match="increasing"):
+        expression_plot(es, xlims=(500, 100))
 
 
 # --- hexel minimap ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.testing.compare import compare_images  # noqa: E402
 
 from kymata_core.cli import main as cli_main  # noqa: E402
@@ -24,7 +25,12 @@ from kymata_core.entities.expression import HexelExpressionSet, SensorExpression
 from kymata_core.ippm.graph import IPPMGraph  # noqa: E402
 from kymata_core.ippm.ippm import IPPM  # noqa: E402
 from kymata_core.plot.colors import PALETTE, default_transform_colors  # noqa: E402
-from kymata_core.plot.ippm import plot_ippm, plot_ippm_json, xlims_from_expressionset  # noqa: E402
+from kymata_core.plot.ippm import (  # noqa: E402
+    NOTHING_TO_DRAW,
+    plot_ippm,
+    plot_ippm_json,
+    xlims_from_expressionset,
+)
 
 BASELINES = Path(__file__).parent / "baseline_images"
 REGENERATE = os.environ.get("KYMATA_REGENERATE_BASELINES") == "1"
@@ -152,8 +158,11 @@ def test_edges_labels_and_terminal_lines():
         "label:sc2": "Bee",
         "label:sc3": "c()",
     }
-    assert labels["label:sc2"].get_position() == pytest.approx((0.10 - shorten - 0.01, 0.0))
-    assert labels["label:sc2"].get_ha() == "right"
+    # anchored on its node, centred above or below it (off the row its lines run along)
+    assert labels["label:sc2"].xy == pytest.approx((0.10, 0.0))
+    assert labels["label:sc2"].get_ha() == "center"
+    dx, dy = labels["label:sc2"].xyann
+    assert dx == 0 and abs(dy) > np.sqrt(150) / 2
     # terminals: b and c (data: to max x + .01, then dotted .01 more)
     solid = {ln.get_gid(): ln for ln in lines(fig, "terminal:")}
     dotted = {ln.get_gid(): ln for ln in lines(fig, "terminal-dotted:")}
@@ -166,11 +175,13 @@ def test_edges_labels_and_terminal_lines():
 
 
 def test_input_terminal_line_and_arrowhead_dims():
-    fig = plot_ippm(e16_graph([]), COLORS)  # only the pseudo-input
-    (solid,) = lines(fig, "terminal:")
-    assert list(solid.get_xdata()) == pytest.approx([0.0, 0.03])
-    (dotted,) = lines(fig, "terminal-dotted:")
-    assert list(dotted.get_xdata()) == pytest.approx([0.03, 0.04])
+    # a second input that nothing significant follows
+    graph = IPPMGraph({"in1": [], "in2": [], "a": ["in1"]}, {"scalp": [P("c1", 0.05, "a", -20.0)]})
+    fig = plot_ippm(graph, COLORS)
+    solid = {ln.get_gid(): ln for ln in lines(fig, "terminal:")}
+    assert list(solid["terminal:i2"].get_xdata()) == pytest.approx([0.0, 0.03])
+    dotted = {ln.get_gid(): ln for ln in lines(fig, "terminal-dotted:")}
+    assert list(dotted["terminal-dotted:i2"].get_xdata()) == pytest.approx([0.03, 0.04])
     fig = plot_ippm(e16_graph(), COLORS, arrowhead_dims=(20, 8))
     style = fig.axes[0].patches[0].get_arrowstyle()
     assert (style.head_length, style.head_width) == (20, 4)
@@ -316,6 +327,261 @@ def test_cli_plot_ippm(tmp_path, capsys):
         == 2
     )
     assert "y_ordinate_style" in capsys.readouterr().err
+
+
+# --- nothing significant ------------------------------------------------------------------------
+
+
+def messages(fig) -> list:
+    return [t for t in fig.axes[0].texts if t.get_text() == NOTHING_TO_DRAW]
+
+
+def hexel_es(left: np.ndarray, right: np.ndarray) -> HexelExpressionSet:
+    return HexelExpressionSet(["a", "b", "c"], [0, 1, 2], [0, 1, 2], [0.0, 0.05, 0.1, 0.15], left, right)
+
+
+def empty_right_es() -> HexelExpressionSet:
+    left = np.zeros((3, 4, 3))
+    left[0, 1, 0], left[1, 2, 1], left[2, 3, 2] = -20, -25, -25
+    return hexel_es(left, np.zeros((3, 4, 3)))
+
+
+NOTHING_SIGNIFICANT = {
+    "no nodes": IPPMGraph({"a": ["input"], "input": []}, {}),
+    "only the input": e16_graph([]),
+    "hexel, both hemispheres": IPPM(hexel_es(np.zeros((3, 4, 3)), np.zeros((3, 4, 3))), CTL, denoiser=None),
+}
+
+
+def assert_says_nothing_to_draw(fig, title: str) -> None:
+    ax = fig.axes[0]
+    (text,) = messages(fig)
+    assert text.get_transform() == ax.transAxes and text.get_position() == (0.5, 0.5)
+    assert (text.get_ha(), text.get_va()) == ("center", "center") and text.get_visible()
+    assert fig.bbox.contains(*text.get_window_extent().min) and fig.bbox.contains(
+        *text.get_window_extent().max
+    )
+    assert ax.get_title() == title
+    assert len(fig.axes) == 1 and not ax.collections and not ax.lines
+    assert tuple(fig.get_size_inches()) == pytest.approx((10, 5))
+
+
+@pytest.mark.parametrize("graph", NOTHING_SIGNIFICANT.values(), ids=NOTHING_SIGNIFICANT.keys())
+@pytest.mark.parametrize("figheight", [5, None])
+def test_nothing_significant_says_so(graph, figheight):
+    fig = plot_ippm(graph, COLORS, title="Nothing", figheight=figheight)
+    assert_says_nothing_to_draw(fig, "Nothing")
+
+
+def test_nothing_significant_from_json_says_so(tmp_path):
+    path = tmp_path / "ippm.json"
+    path.write_text(NOTHING_SIGNIFICANT["hexel, both hemispheres"].to_json())
+    assert_says_nothing_to_draw(plot_ippm_json(path, title="From JSON"), "From JSON")
+    assert_says_nothing_to_draw(
+        plot_ippm_json(path, candidate_transform_list=CTL, figheight=None), "IPPM Graph"
+    )
+
+
+def test_nothing_significant_into_given_axes():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    assert plot_ippm(e16_graph([]), COLORS, ax=ax) is fig
+    (text,) = messages(fig)
+    assert text.axes is ax and tuple(fig.get_size_inches()) == (3, 2)
+
+
+@pytest.mark.parametrize("style", ["centered", "progressive"])
+def test_empty_hemisphere_says_so_in_its_band(tmp_path, style):
+    ippm = IPPM(empty_right_es(), CTL, denoiser=None)
+    path = tmp_path / "ippm.json"
+    path.write_text(ippm.to_json())
+    for fig in (
+        plot_ippm(ippm, COLORS, y_ordinate_style=style),
+        plot_ippm_json(path, colors=COLORS, candidate_transform_list=CTL, y_ordinate_style=style),
+    ):
+        ax = fig.axes[0]
+        (text,) = messages(fig)
+        assert text.get_gid() == "empty:right"
+        (mid,) = lines(fig, "midline")
+        y_mid = mid.get_ydata()[0]
+        # in the lower (right) band, centred across the axes; the left hemisphere drawn above as usual
+        y = text.get_position()[1]
+        assert ax.get_ylim()[0] < y < y_mid - 0.3 * 11
+        box = text.get_window_extent()
+        assert (box.x0 + box.x1) / 2 == pytest.approx((ax.bbox.x0 + ax.bbox.x1) / 2)
+        ys = [y for pts in node_positions(fig).values() for _, y in pts]
+        assert set(node_positions(fig)) == {"input", "a", "b", "c"} and min(ys) > y_mid
+        assert not [ln for ln in ax.lines if "right" in str(ln.get_gid())]
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+# two chains from one input that meet again, with several nodes per transform, as a denoised
+# IPPM of a listening study gives them
+CHAINS_CTL = {
+    "input_stream": [],
+    "hearing_loss": ["input_stream"],
+    "loudness": ["hearing_loss"],
+    "sharpness": ["loudness"],
+    "pitch": ["input_stream"],
+    "formants": ["pitch"],
+    "phoneme": ["formants", "sharpness"],
+}
+CHAINS_PEAKS = {  # transform -> hemisphere -> latencies (s) of its peaks
+    "hearing_loss": {"left": [0.030, 0.075], "right": [0.035]},
+    "loudness": {"left": [0.090, 0.130], "right": [0.080]},
+    "sharpness": {"left": [0.165], "right": [0.160]},
+    "pitch": {"left": [0.045], "right": [0.050, 0.095]},
+    "formants": {"left": [0.110], "right": [0.135]},
+    "phoneme": {"left": [0.200, 0.245], "right": [0.230]},
+}
+
+
+def chains_ippm() -> IPPM:
+    """Each peak is a strong hexel and a weaker one at the same latency, so maxpool keeps it."""
+    latencies = np.round(np.arange(-0.05, 0.3001, 0.005), 6)
+    transforms = sorted(CHAINS_PEAKS)
+    n_hexels = 2 * max(sum(len(p[h]) for p in CHAINS_PEAKS.values()) for h in ("left", "right"))
+    blocks = {h: np.zeros((n_hexels, len(latencies), len(transforms))) for h in ("left", "right")}
+    for h, block in blocks.items():
+        hexel = 0
+        for j, t in enumerate(transforms):
+            for k, latency in enumerate(CHAINS_PEAKS[t][h]):
+                i = int(np.argmin(np.abs(latencies - latency)))
+                block[hexel, i, j], block[hexel + 1, i, j] = -40.0 - 3 * k, -32.0
+                hexel += 2
+    hexels = np.arange(n_hexels)
+    es = HexelExpressionSet(transforms, hexels, hexels, latencies, blocks["left"], blocks["right"])
+    return IPPM(es, CHAINS_CTL)
+
+
+def chains_colors() -> dict[str, str]:
+    return default_transform_colors(sorted(CHAINS_PEAKS))
+
+
+def node_labels(fig) -> list:
+    return [t for t in fig.axes[0].texts if str(t.get_gid()).startswith("label:")]
+
+
+def sampled_display_points(path: MplPath, transform, step_px: float = 0.5) -> np.ndarray:
+    """Points along ``path`` in display space, at most ``step_px`` apart."""
+    vertices = transform.transform(path.vertices)
+    out = [vertices[:1]]
+    for a, b in zip(vertices[:-1], vertices[1:], strict=True):
+        n = max(int(np.ceil(np.hypot(*(b - a)) / step_px)), 1)
+        out.append(a + (b - a) * (np.arange(1, n + 1) / n)[:, None])
+    return np.concatenate(out)
+
+
+def lines_through_labels(fig) -> list[tuple[str, str]]:
+    """(label, line or arrowhead) pairs where a line drawn in the figure, stroke width included, meets a label.
+
+    Lines are sampled every half pixel (independently of the plot's own geometry tests);
+    arrowheads are tested as filled polygons.
+    """
+    fig.canvas.draw()  # lays out the figure and sizes the arrowheads as in the image
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    px_per_pt = fig.dpi / 72
+    hits = []
+    for label in node_labels(fig):
+        box = label.get_window_extent(renderer)
+        for ln in ax.lines:
+            points = sampled_display_points(ln.get_path(), ln.get_transform())
+            half = ln.get_linewidth() * px_per_pt / 2
+            grown = box.padded(half)
+            inside = (
+                (points[:, 0] >= grown.x0)
+                & (points[:, 0] <= grown.x1)
+                & (points[:, 1] >= grown.y0)
+                & (points[:, 1] <= grown.y1)
+            )
+            if inside.any():
+                hits.append((label.get_gid(), ln.get_gid()))
+        for patch in ax.patches:
+            polygons = patch.get_transform().transform_path(patch.get_path()).to_polygons()
+            if any(MplPath(p).intersects_bbox(box, filled=True) for p in polygons):
+                hits.append((label.get_gid(), "arrowhead"))
+    return hits
+
+
+@pytest.mark.parametrize("style", ["centered", "progressive"])
+@pytest.mark.parametrize("figheight", [5, None])
+def test_small_ippm_labels_clear_of_every_line(style, figheight):
+    fig = plot_ippm(e16_graph(), COLORS, y_ordinate_style=style, figheight=figheight)
+    assert len(node_labels(fig)) == 3
+    assert lines_through_labels(fig) == []
+    fig = plot_ippm(
+        two_hemisphere_graph(), COLORS, y_ordinate_style=style, figheight=figheight, scale_nodes=True
+    )
+    assert len(node_labels(fig)) == 6
+    assert lines_through_labels(fig) == []
+
+
+# the layouts of chains_ippm() in which every label has room beside its node
+ROOMY = [
+    ("centered", "last-to-first", 5),
+    ("centered", "first-to-first", 5),
+    ("progressive", "last-to-first", 5),
+    ("progressive", "last-to-first", None),
+]
+
+
+@pytest.mark.parametrize(("style", "connection", "figheight"), ROOMY)
+def test_labels_of_chains_clear_of_every_line(style, connection, figheight):
+    fig = plot_ippm(
+        chains_ippm(),
+        chains_colors(),
+        y_ordinate_style=style,
+        connection_style=connection,
+        figheight=figheight,
+    )
+    labels = node_labels(fig)
+    assert len(labels) == 16  # every data node has an incoming edge
+    assert lines_through_labels(fig) == []
+    assert all(label.get_bbox_patch() is None for label in labels)  # no mask needed
+    boxes = [label.get_window_extent() for label in labels]
+    assert not [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes[:i]) if a.overlaps(b)]
+    # each label touches its node's column, just above or below the node
+    radius = np.sqrt(150) / 2 * fig.dpi / 72
+    for label, box in zip(labels, boxes, strict=True):
+        x, y = fig.axes[0].transData.transform(label.xy)
+        assert box.x0 <= x + radius + 0.5 and box.x1 >= x - radius - 0.5, label.get_gid()
+        assert box.y0 >= y + radius or box.y1 <= y - radius, label.get_gid()
+        assert min(abs(box.y0 - y), abs(box.y1 - y)) < radius + 3 * fig.dpi / 72, label.get_gid()
+
+
+@pytest.mark.parametrize("style", ["centered", "progressive"])
+@pytest.mark.parametrize("connection", ["last-to-first", "first-to-first"])
+@pytest.mark.parametrize("figheight", [5, None, 2.5])
+def test_labels_without_room_mask_the_lines_under_them(style, connection, figheight):
+    fig = plot_ippm(
+        chains_ippm(),
+        chains_colors(),
+        y_ordinate_style=style,
+        connection_style=connection,
+        figheight=figheight,
+    )
+    crossed = {gid for gid, _ in lines_through_labels(fig)}
+    if figheight == 2.5:  # rows closer than a label is tall
+        assert crossed
+    top_line = max(ln.get_zorder() for ln in fig.axes[0].lines)
+    for label in node_labels(fig):
+        if label.get_gid() in crossed:
+            mask = label.get_bbox_patch()
+            assert mask is not None and to_hex(mask.get_facecolor()) == "#ffffff", label.get_gid()
+            assert label.get_zorder() > top_line
+
+
+def test_label_placement_is_deterministic():
+    def placement():
+        fig = plot_ippm(chains_ippm(), chains_colors(), connection_style="first-to-first", figheight=None)
+        return [
+            (t.get_gid(), tuple(t.xyann), t.get_va(), t.get_bbox_patch() is None) for t in node_labels(fig)
+        ]
+
+    first = placement()
+    plt.close("all")
+    assert placement() == first
 
 
 # --- images -------------------------------------------------------------------------------------

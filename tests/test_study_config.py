@@ -12,6 +12,7 @@ import copy
 from pathlib import Path
 
 import jsonschema
+import mne
 import numpy as np
 import pytest
 import yaml
@@ -43,48 +44,46 @@ def _with_defaults(validator_class):
 Validator = _with_defaults(jsonschema.Draft202012Validator)
 
 
-def merged(user: dict) -> dict:
-    """The user's config laid over config/config.yaml, as Snakemake merges --configfile."""
-
-    def update(base, new):
-        for key, value in new.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                update(base[key], value)
-            else:
-                base[key] = value
-        return base
-
-    return update(copy.deepcopy(DEFAULT_CONFIG), copy.deepcopy(user))
-
-
 def study_of(user: dict, check_files: bool = True) -> Study:
-    config = merged(user)
+    """The Study of a user's config file, as the workflow builds it: the schema's defaults, nothing else."""
+    config = copy.deepcopy(user)
     Validator(SCHEMA).validate(config)
     return Study.from_config(config, check_files=check_files)
+
+
+def write_recordings(data: Path, participants, seconds: float = 7.0, rate: float = 200.0) -> None:
+    """Small real MNE files: an evoked with two channels and a two-vertex-a-side source estimate."""
+    n_times = int(seconds * rate)
+    info = mne.create_info(["MEG0111", "EEG001"], rate, ["mag", "eeg"])
+    rng = np.random.default_rng(0)
+    for p in participants:
+        mne.EvokedArray(rng.standard_normal((2, n_times)), info, tmin=-0.2, comment="stimulus", verbose="error").save(
+            data / f"{p}-ave.fif", overwrite=True, verbose="error"
+        )
+        stc = mne.SourceEstimate(rng.standard_normal((4, n_times)), [np.arange(2), np.arange(2)], -0.2, 1 / rate)
+        stc.save(data / p, ftype="stc", overwrite=True, verbose="error")
 
 
 @pytest.fixture
 def files_study(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()
-    for p in ("p1", "p2"):
-        (tmp_path / f"data/{p}-ave.fif").write_bytes(b"")
-        (tmp_path / f"data/{p}-lh.stc").write_bytes(b"")
-        (tmp_path / f"data/{p}-rh.stc").write_bytes(b"")
-    np.save(tmp_path / "data/a.npy", np.zeros(4))
-    np.savez(tmp_path / "data/stim.npz", a=np.zeros(4), b=np.ones(4), sample_rate=np.array(200.0))
+    write_recordings(tmp_path / "data", ["p1", "p2"])
+    np.save(tmp_path / "data/a.npy", np.zeros(1000))
+    np.savez(tmp_path / "data/stim.npz", a=np.zeros(1000), b=np.ones(1000), sample_rate=np.array(200.0))
     return {
         "dataset": "files",
         "participants": ["p1", "p2"],
         "emeg": {"sensor": "data/{participant}-ave.fif", "source": "data/{participant}-lh.stc"},
         "transforms": {"sample_rate": 200, "files": {"a": "data/a.npy"}},
+        "gridsearch": {"n_splits": 4},
         "ippm": {"hierarchy": {"input": [], "a": ["input"]}},
     }
 
 
 def test_the_demo_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    study = study_of({})
+    study = study_of(DEFAULT_CONFIG)
     assert study.participants == DEMO_SPEC.participants
     assert list(study.transforms) == DEMO_SPEC.transforms
     assert study.all_participants == [*DEMO_SPEC.participants, GROUP]
@@ -121,7 +120,7 @@ def test_transforms_from_an_npz(files_study):
         (lambda c: c.update(transforms={"sample_rate": 200, "npz": "data/stim.npz", "names": ["q"]}), "['q']"),
         (lambda c: c.update(transforms={"sample_rate": 200, "npz": "data/none.npz"}), "data/none.npz"),
         (lambda c: c.update(participants="missing.tsv"), "missing.tsv"),
-        (lambda c: c["ippm"].pop("hierarchy"), "denoisers: []"),
+        (lambda c: c.update(ippm={"denoisers": ["maxpool"]}), "denoisers: []"),
     ],
 )
 def test_each_mistake_is_one_config_error_naming_it(files_study, change, message):
@@ -133,7 +132,7 @@ def test_each_mistake_is_one_config_error_naming_it(files_study, change, message
 
 def test_names_that_cannot_be_file_names_or_shell_words_are_refused(files_study, tmp_path):
     """The schema checks names written in the config; names read from files are checked here."""
-    np.savez(tmp_path / "data/odd.npz", **{"ok": np.zeros(4), "TVL loudness (short-term)": np.ones(4)})
+    np.savez(tmp_path / "data/odd.npz", **{"ok": np.zeros(1000), "TVL loudness (short-term)": np.ones(1000)})
     files_study["transforms"] = {"sample_rate": 200, "npz": "data/odd.npz"}
     files_study["ippm"] = {"denoisers": []}
     with pytest.raises(ConfigError, match=r"'transforms': \['TVL loudness \(short-term\)'\] cannot be used"):

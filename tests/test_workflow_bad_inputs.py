@@ -109,7 +109,8 @@ def test_shard_from_another_study_stops_combine_naming_it_and_what_differs(study
         run_snakemake(root, "--configfile", str(config))
 
 
-def test_participant_with_another_sample_rate_stops_the_average_naming_the_file(study):
+def test_participant_with_another_sample_rate_is_refused_before_any_job_naming_the_file(study):
+    """Found from the files' headers when the config is read: no job runs, nothing is rewritten."""
     root, config = study
     path = root / "data/emeg/p2-ave.fif"
     good = path.read_bytes()
@@ -118,10 +119,12 @@ def test_participant_with_another_sample_rate_stops_the_average_naming_the_file(
     evoked.save(path, overwrite=True, verbose="error")
     before = snapshot(root)
     try:
-        run_expecting_failure(root, config, "p2-ave.fif", "sample rate")
-        after = snapshot(root)
-        untouched = [k for k in before if k.startswith("results/p1/")]
-        assert all(after.get(k) == before[k] for k in untouched)
+        result = run_snakemake(root, "--configfile", str(config), check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "p2-ave.fif at 400 Hz" in output and "group average needs every participant at one sample rate" in output
+        assert "rule gridsearch" not in output
+        assert snapshot(root) == before
     finally:
         path.write_bytes(good)
         run_snakemake(root, "--configfile", str(config))

@@ -16,6 +16,7 @@ GOOD = {
     "channel_space": "sensor",
     "emeg": {"sensor": "data/{participant}-ave.fif"},
     "transforms": {"sample_rate": 200, "files": {"a": "data/a.npy"}},
+    "gridsearch": {"n_splits": 4, "stimulus_delivery_latency": 0.0},
     "ippm": {"hierarchy": {"input": [], "a": ["input"]}, "denoisers": ["maxpool"]},
 }
 
@@ -25,10 +26,10 @@ def workdir(tmp_path_factory):
     root = copy_workflow(tmp_path_factory.mktemp("config-errors"))
     (root / "data").mkdir()
     info = mne.create_info(["MEG0111", "EEG001"], 200.0, ["mag", "eeg"])
-    evoked = mne.EvokedArray(np.zeros((2, 400)), info, tmin=-0.2, verbose="error")
+    evoked = mne.EvokedArray(np.zeros((2, 1400)), info, tmin=-0.2, verbose="error")  # 7 s: 4 splits of 1 s fit
     evoked.save(root / "data/p1-ave.fif", verbose="error")
-    np.save(root / "data/a.npy", np.zeros(10, dtype=np.float32))
-    np.savez(root / "data/stim.npz", a=np.zeros(10), b=np.ones(10))
+    np.save(root / "data/a.npy", np.zeros(1000, dtype=np.float32))
+    np.savez(root / "data/stim.npz", a=np.zeros(1000), b=np.ones(1000))
     return root
 
 
@@ -65,7 +66,10 @@ def test_wrong_type(workdir):
 def test_misspelt_key(workdir):
     config = copy.deepcopy(GOOD)
     config["gridsearch"] = {"n_split": 10}
-    assert_refused(dry_run(workdir, config), "'n_split' was unexpected")
+    result = dry_run(workdir, config)
+    assert_refused(result, "config key 'gridsearch.n_split' is not a known key", "did you mean 'n_splits'?")
+    assert "stimulus_shift_correction" in result.stdout + result.stderr  # the keys allowed there are listed
+    assert "$schema" not in result.stdout + result.stderr  # ... but not the whole schema
 
 
 def test_value_out_of_range(workdir):

@@ -94,7 +94,7 @@ def test_sigkill_mid_run_then_rerun_gives_identical_results(tmp_path):
         deadline = time.time() + 300
         while time.time() < deadline:
             shards = list((root / "results").glob("*/shards/*.nkg"))
-            gridsearch = running_jobs(root, "kymata-core gridsearch")
+            gridsearch = running_jobs(root, "-m kymata_core gridsearch")
             if len(shards) >= 3 and gridsearch:
                 break
             assert proc.poll() is None, "the workflow finished before it could be interrupted"

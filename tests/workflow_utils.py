@@ -31,9 +31,14 @@ def copy_workflow(dst: Path) -> Path:
 
 
 def snakemake_env() -> dict[str, str]:
-    """The environment for a workflow run: this interpreter's bin first on PATH (for kymata-core)."""
+    """The environment for a workflow run: the caller's, with the venv's bin taken OFF the PATH.
+
+    As a user who runs ``.venv/bin/snakemake`` without activating the venv: the rules must find
+    ``kymata-core`` through the Python that runs Snakemake, not through PATH.
+    """
     env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != BIN)
+    env.pop("VIRTUAL_ENV", None)
     env.setdefault("MPLBACKEND", "Agg")
     return env
 

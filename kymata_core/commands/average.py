@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from kymata_core.io.conditions import condition_arg
 from kymata_core.io.emeg import grand_average, write_evoked, write_source_estimate
 
 log = logging.getLogger(__name__)
@@ -16,8 +17,9 @@ examples:
   kymata-core average --space source --out data/average data/emeg/p01-lh.stc data/emeg/p02-lh.stc
       writes data/average-lh.stc and data/average-rh.stc
 
-Sensor space: each INPUT is an MNE evoked file; repetitions in a file are averaged first, and OUT is
-an evoked file (name it *-ave.fif). Source space: each INPUT is a source estimate (stem-lh.stc,
+Sensor space: each INPUT is an MNE evoked (or epochs) file, of which the first --n-reps repetitions
+of --condition are used, as the gridsearch uses them; repetition r of OUT is the mean of the
+participants' repetitions r. OUT is an evoked file (name it *-ave.fif). Source space: each INPUT is a source estimate (stem-lh.stc,
 stem-rh.stc, the stem, or stem-stc.h5); OUT is a stem or a -lh.stc/-rh.stc path, and both
 hemispheres are written. Every input must have the same channels (or vertices), sample rate and
 times.
@@ -38,6 +40,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", required=True, type=Path, metavar="OUT", help="output file (sensor) or stem (source)"
     )
+    parser.add_argument(
+        "--condition",
+        action="append",
+        metavar="NAME",
+        help="sensor space: the condition to average, as for gridsearch --condition",
+    )
+    parser.add_argument(
+        "--n-reps", type=int, default=1, metavar="N", help="repetitions to keep, each averaged over participants (default 1)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output")
     parser.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT", help="EMEG files of the participants"
@@ -49,7 +60,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.space == "sensor" and not args.out.name.endswith(("-ave.fif", "_ave.fif")):
         raise ValueError(f"--out {args.out}: an evoked file name must end in -ave.fif")
-    average = grand_average(args.inputs, args.space)
+    average = grand_average(args.inputs, args.space, condition=condition_arg(args.condition), n_reps=args.n_reps)
     if args.space == "sensor":
         written = [write_evoked(average, args.out, overwrite=args.overwrite)]
     else:

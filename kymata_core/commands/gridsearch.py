@@ -11,6 +11,8 @@ from typing import Any
 
 import kymata_core
 from kymata_core.entities.transform import Transform
+from kymata_core.gridsearch.rates import EMEG_RATE, SampleRateError, resolve_transform_rate
+from kymata_core.io.conditions import condition_arg
 from kymata_core.io.emeg import read_emeg, source_estimate_files
 from kymata_core.io.transform import NAN_POLICIES, load_transform
 
@@ -28,14 +30,16 @@ examples:
       --transform data/transforms/loudness.npy --transform-rate 200 --n-splits 100
       prints the peak memory estimate in MB, reading only the files' headers
 
-EMEG: sensor space reads an MNE evoked file (MEG and EEG channels, bad channels excluded; several
-evokeds in the file are repetitions); source space reads a source estimate given as stem-lh.stc,
+EMEG: sensor space reads an MNE evoked file (MEG and EEG channels, bad and reference channels
+excluded): the evokeds of --condition (the same comment: repetitions), or the file's only condition;
+an -epo.fif epochs file gives one repetition per epoch. Source space reads a source estimate given as stem-lh.stc,
 stem-rh.stc, the stem, or stem-stc.h5, both hemispheres unless --hemi is given.
 Transform: .npy (one transform; name = file stem unless --transform-name), .npz (one key per
 transform; --transform-name picks the key) or .mat (--transform-name is the variable). Its sample
-rate is --transform-rate (an .npz may store it under the key sample_rate instead). The EMEG sample
-rate must be a whole multiple of the transform's (after --resample); the EMEG is down-sampled by
-taking every d-th sample inside the gridsearch.
+rate is --transform-rate (an .npz may store it under the key sample_rate instead). The transform is
+tested at the EMEG rate divided by a whole number d: its own rate if that fits, else --resample
+(a rate within 1% of such a fraction, or 'emeg'); the EMEG is down-sampled by taking every d-th
+sample inside the gridsearch. Splits are whole numbers of samples, so they stay aligned at any rate.
 Latencies are in seconds. The output .nkg records the package version, the sha256 of every input
 file and every parameter. The same inputs and --seed give a byte-identical .nkg.
 """
@@ -63,6 +67,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="source space: only this hemisphere (default both); sensor space: 'scalp' or nothing",
     )
     io.add_argument(
+        "--condition",
+        action="append",
+        metavar="NAME",
+        help="sensor space: the evoked comment (or epochs event) to analyse; give it several times to take "
+        "differently named evokeds as repetitions, in order (default: the file's only condition)",
+    )
+    io.add_argument(
         "--transform", required=True, type=Path, metavar="PATH", help="transform file (.npy, .npz, .mat)"
     )
     io.add_argument(
@@ -71,7 +82,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="transform name: the key in an .npz, the variable in a .mat (default: the .npy file stem, or an .npz's only key)",
     )
     io.add_argument("--transform-rate", type=float, metavar="HZ", help="sample rate of the transform file")
-    io.add_argument("--resample", type=float, metavar="HZ", help="resample the transform to this rate first")
+    io.add_argument(
+        "--resample",
+        type=_rate_or_emeg,
+        metavar="HZ|emeg",
+        help="test the transform at this rate: the EMEG rate divided by a whole number within 1%% of HZ "
+        "(200 at 600.615 Hz EMEG is 200.205 Hz), or 'emeg' for the EMEG's own rate (default: the file's rate)",
+    )
     io.add_argument(
         "--nan-policy",
         choices=NAN_POLICIES,
@@ -169,12 +186,12 @@ def run(args: argparse.Namespace) -> int:
         name=args.transform_name if args.transform.suffix.lower() != ".npy" else None,
         sample_rate=args.transform_rate,
         nan_policy=args.nan_policy,
-        resample_to=args.resample,
     )
     if args.transform_name and transform.name != args.transform_name:
         transform = Transform(args.transform_name, transform.values, transform.sample_rate)
     hemi = None if args.hemi == "scalp" else args.hemi
-    emeg = read_emeg(args.emeg, args.space, hemi=hemi)
+    emeg = read_emeg(args.emeg, args.space, hemi=hemi, condition=condition_arg(args.condition))
+    transform = transform.resampled(_transform_rate(args, emeg.sample_rate, transform.sample_rate))
     log.info(
         "gridsearch of %r (%s) against %s: %d channels, %d reps, %d samples at %g Hz",
         transform.name,
@@ -187,7 +204,11 @@ def run(args: argparse.Namespace) -> int:
     )
 
     from kymata_core.gridsearch.plain import do_gridsearch
+    from kymata_core.gridsearch.reliability import few_splits_warning
     from kymata_core.io.nkg import save_expression_set
+
+    if warning := few_splits_warning(args.n_splits, args.n_reps):
+        log.warning(warning)
 
     es = do_gridsearch(
         emeg.values,
@@ -212,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.threads,
         exact_t=args.exact_t,
         dense_out=args.dense_out,
+        sensor_sides=emeg.sensor_sides,
     )
     save_expression_set(es, args.out, overwrite=args.overwrite, provenance=provenance(args, transform, emeg))
     log.info("wrote %s", args.out)
@@ -235,6 +257,7 @@ def provenance(args: argparse.Namespace, transform, emeg) -> dict[str, Any]:
         "parameters": {
             "channel_space": args.space,
             "hemi": args.hemi,
+            "condition": condition_arg(args.condition),
             "transform_name": transform.name,
             "transform_rate": args.transform_rate,
             "transform_sample_rate_used": transform.sample_rate,
@@ -279,9 +302,8 @@ def estimate_memory_mb(args: argparse.Namespace) -> float:
     hemi = None if args.hemi == "scalp" else args.hemi
     path = source_estimate_files(args.emeg)[0] if args.space == "source" else args.emeg
     shape = read_emeg_shape(path, args.space, hemi)
-    transform_rate = args.resample if args.resample is not None else args.transform_rate
-    if transform_rate is None:
-        transform_rate = _npz_rate_only(args.transform)
+    file_rate = args.transform_rate if args.transform_rate is not None else _npz_rate_only(args.transform)
+    transform_rate = _transform_rate(args, shape.sample_rate, file_rate)
     estimate = estimate_gridsearch_memory(
         n_channels=shape.n_channels,
         n_times=shape.n_times,
@@ -308,6 +330,24 @@ def _npz_rate_only(path: Path) -> float:
     raise ValueError(f"{path}: give --transform-rate (the file does not record its sample rate)")
 
 
+def _rate_or_emeg(text: str) -> float | str:
+    if text == EMEG_RATE:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a rate in Hz or {EMEG_RATE!r}, got {text!r}") from None
+
+
+def _transform_rate(args: argparse.Namespace, emeg_rate: float, file_rate: float) -> float:
+    """The rate the transform is tested at (see :mod:`kymata_core.gridsearch.rates`), or an error naming --resample."""
+    try:
+        return resolve_transform_rate(args.resample, emeg_rate, file_rate)
+    except SampleRateError as e:
+        flag = "--resample" if args.resample is not None else "--transform-rate (or give --resample)"
+        raise SampleRateError(f"{flag}: {e}") from None
+
+
 def _budget_bytes(args: argparse.Namespace) -> int | None:
     return None if args.memory_budget_mb is None else int(args.memory_budget_mb * 1024**2)
 
@@ -328,10 +368,12 @@ def _check_args(args: argparse.Namespace) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.seconds_per_split <= 0:
         raise ValueError(f"--seconds-per-split must be positive, got {args.seconds_per_split}")
-    for name in ("transform_rate", "resample", "memory_budget_mb"):
+    for name in ("transform_rate", "memory_budget_mb"):
         value = getattr(args, name)
         if value is not None and not value > 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if isinstance(args.resample, float) and not args.resample > 0:
+        raise ValueError(f"--resample must be positive or 'emeg', got {args.resample}")
     if args.out is not None and args.out.suffix != ".nkg":
         raise ValueError(f"--out {args.out}: the output must be an .nkg file")
     if not args.emeg.exists() and not (args.space == "source" and source_estimate_files(args.emeg)):

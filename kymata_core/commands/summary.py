@@ -6,8 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from kymata_core.gridsearch.reliability import few_splits_warning
 from kymata_core.io.atomic import write_text_atomic
-from kymata_core.io.nkg import load_expression_set
+from kymata_core.io.nkg import load_expression_set, read_provenance
 from kymata_core.summary import format_summary, summarise
 
 EPILOG = """\
@@ -38,6 +39,21 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def _gridsearch_warnings(path: Path) -> list[str]:
+    """Warnings about the gridsearches behind an ``.nkg``, from its provenance (a shard's, or a combined
+    set's record of its shards)."""
+    provenance = read_provenance(path) or {}
+    records = [shard.get("provenance") or {} for shard in provenance.get("inputs", {}).get("shards", [])]
+    warnings = []
+    for record in records or [provenance]:
+        parameters = record.get("parameters", {})
+        if "n_splits" in parameters:
+            warning = few_splits_warning(int(parameters["n_splits"]), int(parameters.get("n_reps") or 1))
+            if warning:
+                warnings.append(warning)
+    return warnings
+
+
 def run(args: argparse.Namespace) -> int:
     for out in (args.out, args.text):
         if out is not None and out.exists() and not args.overwrite:
@@ -49,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         truth = json.loads(args.truth.read_text())
     sets = [(str(path), load_expression_set(path)) for path in args.expressions]
     summary = summarise(sets, args.participant, truth)
+    warnings = sorted({w for path in args.expressions for w in _gridsearch_warnings(path)})
+    if warnings:
+        summary["warnings"] = warnings
     text = format_summary(summary)
     if args.out is not None:
         write_text_atomic(args.out, json.dumps(summary, indent=2) + "\n", overwrite=args.overwrite)

@@ -16,7 +16,8 @@ import copy as _copy
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, Self
+from types import MappingProxyType
+from typing import Any, NamedTuple, Self, get_args
 
 import numpy as np
 import sparse
@@ -39,7 +40,7 @@ from kymata_core.entities.datatypes import (
     LogPDType,
     SensorDType,
 )
-from kymata_core.io.layouts import SensorLayout
+from kymata_core.io.layouts import Hemisphere, SensorLayout
 
 _InputDataArray = ArrayLike | sparse.SparseArray
 GroupedPoints = dict[str, list["ExpressionPoint"]]
@@ -414,7 +415,19 @@ class SensorExpressionSet(ExpressionSet):
         Log10 p-values, as for :class:`ExpressionSet`.
     sensor_layout : SensorLayout, optional
         The MEG/EEG layouts of the recording. None means not known. A warning is raised when
-        sensors of the set are not in the layout.
+        sensors of the set are not in the layout (names are matched the MNE way, see
+        :func:`kymata_core.io.layouts.match_layout_names`).
+    sensor_sides : mapping, optional
+        Keyword only. Sensor name to the side of the head it is on: ``"left"``, ``"right"`` or
+        ``"midline"`` (e.g. from :func:`kymata_core.io.sensors.sensor_sides`). Sensors left out
+        have no known side; None (or an empty mapping) means no side is known. Kept by every
+        operation that makes a new set from this one.
+
+    Raises
+    ------
+    ValueError
+        As for :class:`ExpressionSet`; or ``sensor_sides`` names a sensor that is not in the set
+        or a side other than the three above.
     """
 
     def __init__(
@@ -424,6 +437,8 @@ class SensorExpressionSet(ExpressionSet):
         latencies: Sequence[Latency],
         data: _InputDataArray | Sequence[_InputDataArray],
         sensor_layout: SensorLayout | None = None,
+        *,
+        sensor_sides: Mapping[str, Hemisphere] | None = None,
     ):
         super().__init__(
             transforms=transforms,
@@ -436,6 +451,7 @@ class SensorExpressionSet(ExpressionSet):
         if sensor_layout is not None and not isinstance(sensor_layout, SensorLayout):
             raise TypeError(f"sensor_layout must be a SensorLayout or None, got {type(sensor_layout).__name__}")
         self._sensor_layout = sensor_layout
+        self._sensor_sides = _validate_sides(sensor_sides, self.sensors)
         if sensor_layout is not None:
             _warn_if_sensors_not_in_layout(self.sensors, sensor_layout)
 
@@ -443,8 +459,19 @@ class SensorExpressionSet(ExpressionSet):
         with warnings.catch_warnings():  # the layout was checked when this set was built
             warnings.simplefilter("ignore")
             return SensorExpressionSet(
-                transforms, channels[BLOCK_SCALP], latencies, coos[BLOCK_SCALP], sensor_layout=self._sensor_layout
+                transforms,
+                channels[BLOCK_SCALP],
+                latencies,
+                coos[BLOCK_SCALP],
+                sensor_layout=self._sensor_layout,
+                sensor_sides=self._sensor_sides,
             )
+
+    def rename(self, transforms: dict[str, str] | None = None, channels: dict | None = None) -> None:
+        """Rename transforms and/or sensors in place (see :meth:`ExpressionSet.rename`); sides follow their sensors."""
+        super().rename(transforms, channels)
+        if channels and self._sensor_sides is not None:
+            self._sensor_sides = {channels.get(s, s): side for s, side in self._sensor_sides.items()}
 
     @property
     def sensors(self) -> NDArray[SensorDType]:
@@ -461,6 +488,14 @@ class SensorExpressionSet(ExpressionSet):
         """The recording's sensor layout, if known."""
         return self._sensor_layout
 
+    @property
+    def sensor_sides(self) -> Mapping[str, Hemisphere] | None:
+        """Sensor name to ``"left"``, ``"right"`` or ``"midline"`` (a read-only view), or None if not known.
+
+        Only sensors with a known side are keys, in the set's sensor order.
+        """
+        return None if self._sensor_sides is None else MappingProxyType(self._sensor_sides)
+
     def best_transforms(self) -> list[ExpressionPoint]:
         """For each sensor, its best transform, latency and log10 p.
 
@@ -471,7 +506,7 @@ class SensorExpressionSet(ExpressionSet):
 
     def _extra_equal(self, other: ExpressionSet) -> bool:
         assert isinstance(other, SensorExpressionSet)
-        return self._sensor_layout == other._sensor_layout
+        return self._sensor_layout == other._sensor_layout and self._sensor_sides == other._sensor_sides
 
 
 # --- module functions ---------------------------------------------------------------------------
@@ -492,11 +527,14 @@ def combine(expression_sets: Sequence[ExpressionSet], *, names: Sequence[str] | 
     names : sequence of str, optional
         A name for each set (e.g. its file), used in error messages; default "set 0", "set 1", …
 
+    Sensor sets keep their layout and the union of their known sensor sides.
+
     Raises
     ------
     ValueError
         If the sets cannot be combined: mixed types, different latencies or channels, a
-        (block, transform) given twice or not at all, or conflicting sensor layouts.
+        (block, transform) given twice or not at all, conflicting sensor layouts, or a sensor
+        given different sides by two sets.
     """
     sets = list(expression_sets)
     if not sets:
@@ -518,6 +556,7 @@ def combine(expression_sets: Sequence[ExpressionSet], *, names: Sequence[str] | 
     layouts = {es.sensor_layout for es in sets if isinstance(es, SensorExpressionSet)} - {None}
     if len(layouts) > 1:
         raise ValueError(f"cannot combine sets with different sensor layouts: {sorted(map(str, layouts))}")
+    sides = _merged_sides(sets, label) if isinstance(first, SensorExpressionSet) else None
 
     transforms: list[str] = []
     index: dict[str, int] = {}
@@ -567,7 +606,29 @@ def combine(expression_sets: Sequence[ExpressionSet], *, names: Sequence[str] | 
             np.concatenate(data),
             (len(block_channels), len(first._latencies), len(transforms)),
         )
-    return first._with_blocks(transforms, first._latencies, channels, coos)
+    combined = first._with_blocks(transforms, first._latencies, channels, coos)
+    if isinstance(combined, SensorExpressionSet):
+        combined._sensor_sides = sides  # merged from validated sets over these same sensors
+    return combined
+
+
+def _merged_sides(sets: Sequence[ExpressionSet], label: Sequence[str]) -> dict[str, Hemisphere] | None:
+    """The union of the sets' known sensor sides; ValueError where two sets disagree."""
+    merged: dict[str, Hemisphere] = {}
+    source: dict[str, int] = {}
+    for i, es in enumerate(sets):
+        for sensor, side in (es.sensor_sides or {}).items():
+            if sensor in merged and merged[sensor] != side:
+                raise ValueError(
+                    f"cannot combine sets that put sensor {sensor!r} on different sides: "
+                    f"{merged[sensor]!r} in {label[source[sensor]]}, {side!r} in {label[i]}"
+                )
+            merged.setdefault(sensor, side)
+            source.setdefault(sensor, i)
+    if not merged:
+        return None
+    order = {s: k for k, s in enumerate(sets[0].channels(BLOCK_SCALP).tolist())}
+    return dict(sorted(merged.items(), key=lambda item: order[item[0]]))
 
 
 def get_n_channels(es: ExpressionSet) -> int:
@@ -717,13 +778,39 @@ def _take(coo: sparse.COO, axis: int, indices: NDArray[np.intp]) -> sparse.COO:
     return make_coo(coords, coo.data[keep], tuple(shape), is_sorted=True)
 
 
-def _warn_if_sensors_not_in_layout(sensors: NDArray, layout: SensorLayout) -> None:
-    from kymata_core.io.layouts import sensor_names_in_layout
+_SIDES = frozenset(get_args(Hemisphere))
 
-    known = sensor_names_in_layout(layout)
-    if known is None:
+
+def _validate_sides(sides: Mapping[str, Hemisphere] | None, sensors: NDArray) -> dict[str, Hemisphere] | None:
+    """The sides as a dict in sensor order, or None when none is given; ValueError on a bad entry."""
+    if sides is None:
+        return None
+    if not isinstance(sides, Mapping):
+        raise TypeError(f"sensor_sides must be a mapping of sensor name to side, got {type(sides).__name__}")
+    bad = {s: side for s, side in sides.items() if side not in _SIDES}
+    if bad:
+        raise ValueError(
+            f"sensor_sides: unknown side(s) {dict(list(bad.items())[:5])}; a side is one of {sorted(_SIDES)}"
+        )
+    names = sensors.tolist()
+    known = set(names)
+    unknown = [s for s in sides if s not in known]
+    if unknown:
+        raise ValueError(
+            f"sensor_sides names {len(unknown)} sensor(s) that are not in the set: {unknown[:5]}"
+            + (" …" if len(unknown) > 5 else "")
+        )
+    ordered = {s: str(sides[s]) for s in names if s in sides}
+    return ordered or None
+
+
+def _warn_if_sensors_not_in_layout(sensors: NDArray, layout: SensorLayout) -> None:
+    from kymata_core.io.layouts import match_layout_names, sensor_names_in_layout
+
+    if sensor_names_in_layout(layout) is None:
         return
-    unknown = [s for s in sensors.tolist() if s not in known]
+    matched = match_layout_names(sensors.tolist(), layout)
+    unknown = [s for s in sensors.tolist() if s not in matched]
     if unknown:
         warnings.warn(
             f"{len(unknown)} sensor(s) are not in the layout {layout}: {unknown[:5]}"

@@ -8,6 +8,27 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
+#: Largest drift of the sample times, in output samples over the whole transform, that
+#: :meth:`Transform.resampled` accepts from approximating the rate ratio by a fraction.
+RESAMPLE_MAX_DRIFT = 1e-3
+
+# Past this denominator, resample_poly's filter (20 taps per unit of max(up, down)) gets too large.
+_MAX_DENOMINATOR = 10**6
+
+
+def resampling_fraction(rate_in: float, rate_out: float, n_samples: int) -> Fraction:
+    """``up / down`` close to ``rate_out / rate_in``, with the smallest denominator (by decades) that keeps
+    the drift of ``n_samples`` resampled samples below :data:`RESAMPLE_MAX_DRIFT` samples."""
+    ratio = rate_out / rate_in
+    n_out = max(1.0, n_samples * ratio)
+    denominator = 10
+    while True:
+        fraction = Fraction(ratio).limit_denominator(denominator)
+        drift = abs(float(fraction) - ratio) / ratio * n_out
+        if drift <= RESAMPLE_MAX_DRIFT or denominator >= _MAX_DENOMINATOR:
+            return fraction
+        denominator *= 10
+
 
 @dataclass(frozen=True, eq=False)
 class Transform:
@@ -50,11 +71,14 @@ class Transform:
         return len(self.values) / self.sample_rate
 
     def resampled(self, rate: float) -> Transform:
-        """A copy at ``rate`` Hz.
+        """A copy at ``rate`` Hz, sample ``k`` at ``k / rate`` seconds.
 
         A whole-number down-sampling ratio takes every ``d``-th sample, exactly as the gridsearch
         down-samples EMEG, so that both stay aligned. Any other ratio uses polyphase filtering
-        (:func:`scipy.signal.resample_poly`) with the ratio as an exact fraction.
+        (:func:`scipy.signal.resample_poly`, which low-passes below the lower Nyquist frequency) with
+        the ratio as a fraction ``up / down`` close enough that the sample times drift by less than
+        :data:`RESAMPLE_MAX_DRIFT` samples over the whole transform (a non-whole rate such as
+        600.614990234375 Hz has no small exact fraction).
         """
         if rate <= 0 or not np.isfinite(rate):
             raise ValueError(f"transform {self.name!r}: target rate must be positive, got {rate}")
@@ -65,7 +89,7 @@ class Transform:
             return Transform(self.name, self.values[:: int(ratio)], rate)
         from scipy.signal import resample_poly  # slow to import; rarely needed
 
-        fraction = Fraction(rate / self.sample_rate).limit_denominator(10_000)
+        fraction = resampling_fraction(self.sample_rate, rate, len(self.values))
         values = resample_poly(self.values.astype(np.float64), fraction.numerator, fraction.denominator)
         return Transform(self.name, values.astype(self.values.dtype), rate)
 

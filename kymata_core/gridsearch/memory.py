@@ -15,6 +15,8 @@ import math
 
 import psutil
 
+from kymata_core.gridsearch.rates import downsampling_factor
+
 #: Resident memory of a Python process with numpy, scipy, mne, xarray, sparse, h5py and matplotlib
 #: imported, plus the JIT code that building the first ExpressionSet compiles: measured 236 MB
 #: (``VmHWM``, Linux x86-64, Python 3.11) after a tiny gridsearch, rounded up.
@@ -66,14 +68,12 @@ def aligned_chunk_size(chunk_size: int, n_window: int, n_splits_total: int) -> i
 
 
 def split_geometry(seconds_per_split: float, emeg_sample_rate: float, transform_sample_rate: float) -> tuple[int, int, int]:
-    """``(d, W, L)``: down-sampling factor, window samples and latencies (spec, top of *Steps*)."""
-    ratio = emeg_sample_rate / transform_sample_rate
-    d = int(round(ratio))
-    if d < 1 or not math.isclose(ratio, d, rel_tol=0, abs_tol=1e-9):
-        raise ValueError(
-            f"the EMEG sample rate ({emeg_sample_rate:g} Hz) must be a whole multiple of the transform sample "
-            f"rate ({transform_sample_rate:g} Hz); resample the transform first"
-        )
+    """``(d, W, L)``: down-sampling factor, window samples and latencies (spec, top of *Steps*).
+
+    A split lasts ``L * d`` EMEG samples, ``L * d / emeg_sample_rate`` seconds: ``seconds_per_split``
+    rounded down to a whole number of transform samples.
+    """
+    d = downsampling_factor(emeg_sample_rate, transform_sample_rate)
     n_window = int(seconds_per_split * emeg_sample_rate * 2 // d)
     return d, n_window, n_window // 2
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, SensorExpressionSet
 from kymata_core.entities.transform import Transform
+from kymata_core.gridsearch.geometry import SplitWindows
 from kymata_core.gridsearch.memory import (
     aligned_chunk_size,
     block_shape,
@@ -37,7 +38,6 @@ from kymata_core.gridsearch.memory import (
     default_memory_budget,
     estimate_gridsearch_memory,
     parallel_chunk_cap,
-    split_geometry,
 )
 from kymata_core.gridsearch.progress import ChunkProgress
 from kymata_core.gridsearch.stats import welch_log10_p
@@ -76,41 +76,24 @@ class GridsearchPlan:
             raise ValueError(f"n_reps must be at least 1, got {n_reps}")
         if n_reps > n_reps_available:
             raise ValueError(f"n_reps={n_reps} but the EMEG array has only {n_reps_available} repetition(s)")
-        if not seconds_per_split > 0:
-            raise ValueError(f"seconds_per_split must be positive, got {seconds_per_split}")
-        self.d, self.n_window, self.n_lat = split_geometry(seconds_per_split, emeg_sample_rate, transform.sample_rate)
-        if self.n_lat < 2:
-            raise ValueError(
-                f"seconds_per_split={seconds_per_split:g} s gives {self.n_lat} latency sample(s) at "
-                f"{transform.sample_rate:g} Hz; use a longer seconds_per_split"
-            )
+        windows = SplitWindows(
+            n_times,
+            emeg_t_start,
+            emeg_sample_rate,
+            transform.sample_rate,
+            start_latency,
+            seconds_per_split,
+            n_splits,
+            stimulus_shift_correction,
+            stimulus_delivery_latency,
+        )
+        self.d, self.n_window, self.n_lat = windows.d, windows.n_window, windows.n_lat
+        self.split_period, self.starts = windows.split_period, windows.starts
+        self.t_lo, self.t_hi, self.latencies = windows.t_lo, windows.t_hi, windows.latencies
         self.n_splits = int(n_splits)
         self.n_reps = int(n_reps)
         self.n_total = self.n_splits * self.n_reps
         self.n_channels = int(n_channels)
-        f = float(emeg_sample_rate)
-        self.span = int(2 * f * seconds_per_split)
-        starts = []
-        for i in range(self.n_splits):
-            starts.append(
-                int(
-                    start_latency * f
-                    - emeg_t_start * f
-                    + round(i * f * seconds_per_split * (1 + stimulus_shift_correction))
-                    + round(stimulus_delivery_latency * f)
-                )
-            )
-        self.starts = np.asarray(starts, dtype=np.int64)
-        last_needed = (self.n_window - 1) * self.d  # offset of the last sample used in a window
-        for i, s in enumerate(self.starts):
-            if s < 0 or s + last_needed >= n_times:
-                raise ValueError(
-                    f"EMEG window of split {i} needs samples {s}..{s + self.span - 1} but the recording has samples "
-                    f"0..{n_times - 1} (check start_latency, emeg_t_start, n_splits and the delays)"
-                )
-        self.t_lo = int(self.starts.min())
-        self.t_hi = int(self.starts.max() + last_needed + 1)
-        self.latencies = start_latency + np.arange(self.n_lat, dtype=np.float64) / transform.sample_rate
         self.transform_spectra = _transform_spectra(transform, self.n_splits, self.n_lat, self.n_window, seconds_per_split)
 
     def window_index(self) -> NDArray[np.intp]:
@@ -358,6 +341,7 @@ def do_gridsearch(
     dense_out: Path | str | None = None,
     return_dense: bool = False,
     progress: bool | str | None = None,
+    sensor_sides: Mapping[str, str] | None = None,
 ) -> ExpressionSet | tuple[ExpressionSet, NDArray[np.float64]]:
     """Gridsearch of one transform against EMEG at every channel and latency (spec/gridsearch.md).
 
@@ -402,6 +386,9 @@ def do_gridsearch(
         Return ``(expression_set, dense_logp)`` with ``dense_logp`` float64 (channels, latencies).
     progress : None, bool or {'bar', 'log'}
         None: a tqdm bar on a terminal, else log lines. False: silent.
+    sensor_sides : mapping, optional
+        Sensor space: sensor name to ``"left"``, ``"right"`` or ``"midline"``, kept in the result
+        (sensors not in ``channel_names`` are ignored).
 
     Returns
     -------
@@ -519,8 +506,14 @@ def do_gridsearch(
     latencies = plan.latencies
 
     if channel_space == "sensor":
+        sides = {name: sensor_sides[name] for name in left if name in sensor_sides} if sensor_sides else None
         es: ExpressionSet = SensorExpressionSet(
-            transforms=transform.name, sensors=left, latencies=latencies, data=[logp], sensor_layout=emeg_layout
+            transforms=transform.name,
+            sensors=left,
+            latencies=latencies,
+            data=[logp],
+            sensor_layout=emeg_layout,
+            sensor_sides=sides or None,
         )
     else:
         n_left = len(left)

@@ -15,21 +15,27 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from unittest import mock
 
 import mne
 import numpy as np
 from numpy.typing import NDArray
 
-from kymata_core.io.layouts import EEGLayout, MEGLayout, SensorLayout
+from kymata_core.io.conditions import Condition, describe_condition, select_recordings
+from kymata_core.io.emeg_shape import evoked_entries, stc_sample_rate
+from kymata_core.io.layouts import SensorLayout
+from kymata_core.io.sensors import guess_sensor_layout, sensor_sides
 
 log = logging.getLogger(__name__)
 
 CHANNEL_SPACES = ("sensor", "source")
 HEMIS = ("lh", "rh")
 
+#: The comment of every evoked that :func:`write_evoked` writes when the data name no condition.
+REPETITION_COMMENT = "stimulus"
+
 _VECTORVIEW_MEG = re.compile(r"^MEG ?\d{4}$")
-_EASYCAP_EEG = re.compile(r"^EEG ?\d{3}$")
 
 
 @dataclass
@@ -54,6 +60,11 @@ class EMEGData:
         The file the data came from (the first file for an average).
     info : mne.Info or None
         The MNE measurement info (sensor space), used to write the data back.
+    conditions : list of str or None
+        Sensor space: the condition name of each repetition (what the file called it).
+    sensor_sides : dict or None
+        Sensor space: each sensor's side of the head, ``"left"``, ``"right"`` or ``"midline"``
+        (:func:`kymata_core.io.sensors.sensor_sides`), for sensors whose side is known.
     """
 
     values: NDArray[np.float32]
@@ -64,6 +75,8 @@ class EMEGData:
     sensor_layout: SensorLayout | None
     source: Path
     info: mne.Info | None = field(default=None, repr=False)
+    conditions: list[str] | None = None
+    sensor_sides: dict[str, str] | None = None
 
     @property
     def n_channels(self) -> int:
@@ -111,78 +124,132 @@ def _naming_the_file(reader: Callable[..., EMEGData]) -> Callable[..., EMEGData]
 
 @_naming_the_file
 def read_evoked(
-    path: str | os.PathLike, *, picks: Sequence[str] = ("meg", "eeg"), exclude_bads: bool = True
+    path: str | os.PathLike,
+    *,
+    condition: Condition = None,
+    picks: Sequence[str] = ("meg", "eeg"),
+    exclude_bads: bool = True,
 ) -> EMEGData:
-    """Read an MNE evoked ``.fif`` file; several evokeds in one file are repetitions.
+    """Read the chosen condition of an MNE evoked (``-ave.fif``) or epochs (``-epo.fif``) file.
+
+    Evokeds with the same comment, or the epochs of one event type, are repetitions of one condition;
+    ``condition`` chooses which (see :mod:`kymata_core.io.conditions`).
 
     Parameters
     ----------
     path : path-like
-        An evoked file (conventionally ``*-ave.fif``).
+        An evoked file (``*-ave.fif``, ``*-ave.fif.gz``) or an epochs file (``*-epo.fif``).
+    condition : str, sequence of str, or None
+        The evoked comment (or epochs event name) to analyse, or a list of them taken in order as
+        repetitions; None when the file holds one condition only.
     picks : sequence of str
-        Channel types to keep (MNE type names: ``"meg"``, ``"eeg"``, ``"mag"``, ``"grad"``...).
+        Channel types to keep (MNE type names: ``"meg"``, ``"eeg"``, ``"mag"``, ``"grad"``). Reference,
+        stimulus, EOG, ECG and misc channels are never kept.
     exclude_bads : bool
         Drop the channels listed in ``info["bads"]``.
 
     Returns
     -------
     EMEGData
-        ``values`` has shape (channels, number of evokeds, time).
+        ``values`` has shape (channels, repetitions, time).
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
+    ConditionError
+        The condition is not in the file, or the file holds several and none was chosen.
     ValueError
-        The evokeds disagree on channels, times or sample rate; no channel is left after picking;
+        The repetitions disagree on channels, times or sample rate; no channel is left after picking;
         or the data contain NaNs.
     """
     path = _existing(path)
-    try:
-        evokeds = mne.read_evokeds(path, verbose="error")
-    except Exception as e:  # MNE raises many types for a file that is not an evoked FIF
-        raise ValueError(f"{path}: cannot read as an MNE evoked file: {e}") from e
-    if not evokeds:
-        raise ValueError(f"{path}: contains no evoked data")
-    first = evokeds[0]
-    for i, ev in enumerate(evokeds[1:], start=1):
-        problem = _evoked_mismatch(first, ev)
-        if problem:
-            raise ValueError(
-                f"{path}: evoked {i} ({ev.comment!r}) does not match evoked 0 as a repetition: {problem}"
-            )
-    try:
-        # pick on a one-sample stand-in, so the (possibly large) data are not copied
-        stand_in = mne.EvokedArray(np.zeros((len(first.ch_names), 1)), first.info, verbose="error")
-        names = stand_in.pick(list(picks), exclude="bads" if exclude_bads else [], verbose="error").ch_names
-    except ValueError:
-        names = []
-    if not names:
-        raise ValueError(
-            f"{path}: no channels left after picking {list(picks)}"
-            + (" and excluding bad channels" if exclude_bads else "")
-            + f" (channels in file: {len(first.ch_names)}, bads: {first.info['bads']})"
-        )
-    sfreq = float(first.info["sfreq"])
+    read = _read_epochs_repetitions if _is_epochs_file(path) else _read_evoked_repetitions
+    recordings, conditions, info, t_start = read(path, condition)
+    names = _pick_names(info, picks, exclude_bads, path)
+    sfreq = float(info["sfreq"])
     if not np.isfinite(sfreq) or sfreq <= 0:
         raise ValueError(f"{path}: sample rate {sfreq} is not a positive number")
-    pick_idx = [first.ch_names.index(n) for n in names]
-    values = np.empty((len(pick_idx), len(evokeds), len(first.times)), dtype=np.float32)
-    for r, ev in enumerate(evokeds):
-        for row, idx in enumerate(pick_idx):
-            values[row, r] = ev.data[idx]
+    pick_idx = [info.ch_names.index(n) for n in names]
+    values = np.empty((len(pick_idx), len(recordings), recordings[0].shape[-1]), dtype=np.float32)
+    for r, data in enumerate(recordings):
+        values[:, r] = data[pick_idx]
     _check_finite(values, names, path)
-    info = mne.pick_info(first.info, pick_idx)
+    picked = mne.pick_info(info, pick_idx)
+    layout = guess_sensor_layout(picked)
     return EMEGData(
         values=values,
         channel_names=names,
         sample_rate=sfreq,
-        t_start=_clean_time(first.first / sfreq, sfreq),
+        t_start=_clean_time(t_start, sfreq),
         channel_space="sensor",
-        sensor_layout=guess_sensor_layout(info),
+        sensor_layout=layout,
         source=path,
-        info=info,
+        info=picked,
+        conditions=conditions,
+        sensor_sides=sensor_sides(picked, layout) or None,
     )
+
+
+def _is_epochs_file(path: Path) -> bool:
+    return path.name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz"))
+
+
+class _Repetitions(NamedTuple):
+    """The selected recordings of a file: each repetition's (channels, times) data and condition name."""
+
+    data: list[NDArray]
+    conditions: list[str]
+    info: mne.Info
+    t_start: float
+
+
+def _read_evoked_repetitions(path: Path, condition: Condition) -> _Repetitions:
+    comments = [entry.comment for entry in evoked_entries(path)]
+    chosen = select_recordings(comments, condition, path)
+    try:
+        evokeds = mne.read_evokeds(path, condition=chosen, verbose="error")
+    except Exception as e:
+        raise ValueError(f"{path}: cannot read as an MNE evoked file: {e}") from e
+    first = evokeds[0]
+    for i, ev in zip(chosen[1:], evokeds[1:], strict=True):
+        problem = _evoked_mismatch(first, ev)
+        if problem:
+            raise ValueError(
+                f"{path}: evoked {i} ({ev.comment!r}) does not match evoked {chosen[0]} as a repetition: {problem}"
+            )
+    sfreq = float(first.info["sfreq"])
+    t_start = first.first / sfreq if sfreq > 0 else 0.0
+    return _Repetitions([ev.data for ev in evokeds], [comments[i] for i in chosen], first.info, t_start)
+
+
+def _read_epochs_repetitions(path: Path, condition: Condition) -> _Repetitions:
+    try:
+        epochs = mne.read_epochs(path, preload=False, verbose="error")
+    except Exception as e:
+        raise ValueError(f"{path}: cannot read as an MNE epochs file: {e}") from e
+    code_to_name = {code: name for name, code in epochs.event_id.items()}
+    names = [code_to_name.get(int(code), str(code)) for code in epochs.events[:, 2]]
+    chosen = select_recordings(names, condition, path)
+    data = epochs.get_data(item=chosen, verbose="error")
+    return _Repetitions(list(data), [names[i] for i in chosen], epochs.info, float(epochs.tmin))
+
+
+def _pick_names(info: mne.Info, picks: Sequence[str], exclude_bads: bool, path: Path) -> list[str]:
+    types = set(picks)
+    meg: bool | str = True if "meg" in types else ("mag" if "mag" in types else False)
+    if "grad" in types and "meg" not in types:
+        meg = "grad" if meg is False else True
+    idx = mne.pick_types(
+        info, meg=meg, eeg="eeg" in types, ref_meg=False, exclude="bads" if exclude_bads else []
+    )
+    if len(idx) == 0:
+        raise ValueError(
+            f"{path}: no channels left after picking {list(picks)}"
+            + (" and excluding bad channels" if exclude_bads else "")
+            + f" (channels in file: {len(info.ch_names)}, bads: {info['bads']})"
+        )
+    return [info.ch_names[i] for i in idx]
 
 
 @_naming_the_file
@@ -216,7 +283,7 @@ def read_source_estimate(path_or_stem: str | os.PathLike, *, hemi: str | None = 
         raise ValueError(f"{files[0]}: no vertices" + (f" in hemisphere {hemi}" if hemi else ""))
     values = values[:, np.newaxis, :]
     _check_finite(values, [*(f"lh:{v}" for v in lh), *(f"rh:{v}" for v in rh)], files[0])
-    sfreq = _clean_rate(1.0 / tstep)
+    sfreq = stc_sample_rate(tstep)
     return EMEGData(
         values=values,
         channel_names=[lh, rh],
@@ -297,12 +364,15 @@ def _read_stc_h5(path: Path, hemi: str | None) -> tuple[NDArray[np.float32], lis
     return np.asarray(data, dtype=np.float32), lh, rh, float(stc.tmin), float(stc.tstep)
 
 
-def read_emeg(path: str | os.PathLike, channel_space: str, hemi: str | None = None) -> EMEGData:
-    """Read EMEG for ``channel_space`` ``"sensor"`` (evoked FIF) or ``"source"`` (stc pair or h5)."""
+def read_emeg(
+    path: str | os.PathLike, channel_space: str, hemi: str | None = None, *, condition: Condition = None
+) -> EMEGData:
+    """Read EMEG for ``channel_space`` ``"sensor"`` (evoked or epochs FIF, the chosen ``condition``) or
+    ``"source"`` (stc pair or h5)."""
     if channel_space == "sensor":
         if hemi not in (None, "scalp"):
             raise ValueError(f"hemi {hemi!r} makes no sense in sensor space (use none, or 'scalp')")
-        return read_evoked(path)
+        return read_evoked(path, condition=condition)
     if channel_space == "source":
         return read_source_estimate(path, hemi=hemi)
     raise ValueError(f"channel space must be 'sensor' or 'source', got {channel_space!r}")
@@ -331,52 +401,65 @@ def source_estimate_files(path_or_stem: str | os.PathLike) -> list[Path]:
     return pair
 
 
-def guess_sensor_layout(info: mne.Info) -> SensorLayout | None:
-    """Guess the sensor layout from channel names and types; None when nothing is recognised.
-
-    Neuromag/Elekta Vectorview MEG channels are named ``MEG0111``..``MEG2643``; EEG channels named
-    ``EEG001``.. are taken to be the Easycap montage used alongside it.
-    """
-    types = info.get_channel_types()
-    meg_names = [n for n, t in zip(info.ch_names, types, strict=True) if t in ("mag", "grad")]
-    eeg_names = [n for n, t in zip(info.ch_names, types, strict=True) if t == "eeg"]
-    meg = MEGLayout.Vectorview if meg_names and all(_VECTORVIEW_MEG.match(n) for n in meg_names) else None
-    eeg = EEGLayout.Easycap if eeg_names and all(_EASYCAP_EEG.match(n) for n in eeg_names) else None
-    if meg is None and eeg is None:
-        return None
-    return SensorLayout(meg=meg, eeg=eeg)
-
-
 # ----------------------------------------------------------------------------------------- averaging
 
 
-def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EMEGData:
-    """Average EMEG over participants (and over repetitions within each file).
+def grand_average(
+    paths: Sequence[str | os.PathLike],
+    channel_space: str,
+    *,
+    condition: Condition = None,
+    n_reps: int = 1,
+) -> EMEGData:
+    """Average EMEG over participants, repetition by repetition.
 
+    Each participant contributes exactly what its own gridsearch analyses: the first ``n_reps``
+    repetitions of the chosen ``condition``. Repetition ``r`` of the average is the mean over
+    participants of their repetition ``r``, so the average is analysed with the same ``n_reps``.
     Every file must have the same channels (sensor names, or vertex ids), sample rate and times. In
     sensor space, participants' bad channels may differ: the average keeps the channels that are good
     in every file (as ``mne.grand_average(..., drop_bads=True)``) and logs the ones it leaves out.
 
+    Parameters
+    ----------
+    paths : sequence of path-like
+        One EMEG file per participant.
+    channel_space : {"sensor", "source"}
+    condition : str, sequence of str, or None
+        Sensor space: the condition to average (see :func:`read_evoked`).
+    n_reps : int
+        Repetitions to keep (source estimates have one).
+
     Returns
     -------
     EMEGData
-        One repetition, the mean over files of each file's mean over repetitions.
+        ``n_reps`` repetitions, named after the first participant's.
 
     Raises
     ------
     ValueError
-        Naming the first file that differs from the first file, and what differs; or, in sensor space,
-        when no channel is good in every file.
+        Naming the first file that differs from the first file, and what differs; a file with fewer
+        than ``n_reps`` repetitions; or, in sensor space, when no channel is good in every file.
     """
     if not paths:
         raise ValueError("grand_average needs at least one input file")
+    if n_reps < 1:
+        raise ValueError(f"n_reps must be at least 1, got {n_reps}")
 
     def read(path: str | os.PathLike) -> EMEGData:
         # sensor space: every MEG/EEG channel, bad or not, so that files with other bads still line up
-        return read_evoked(path, exclude_bads=False) if channel_space == "sensor" else read_emeg(path, channel_space)
+        if channel_space == "sensor":
+            data = read_evoked(path, condition=condition, exclude_bads=False)
+        else:
+            data = read_emeg(path, channel_space)
+        if data.n_reps < n_reps:
+            raise ValueError(
+                f"{path}: {data.n_reps} repetition(s) of {describe_condition(condition)}, but n_reps is {n_reps}"
+            )
+        return data
 
     first = read(paths[0])
-    total = first.values.astype(np.float64).mean(axis=1)
+    total = first.values[:, :n_reps].astype(np.float64)
     bads = set(first.info["bads"]) if first.info is not None else set()
     for p in paths[1:]:
         data = read(p)
@@ -397,9 +480,9 @@ def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EME
             )
         if data.info is not None:
             bads.update(data.info["bads"])
-        total += data.values.astype(np.float64).mean(axis=1)
-    mean = (total / len(paths)).astype(np.float32)[:, np.newaxis, :]
-    channel_names, info, layout = first.channel_names, first.info, first.sensor_layout
+        total += data.values[:, :n_reps]
+    mean = (total / len(paths)).astype(np.float32)
+    channel_names, info, layout, sides = first.channel_names, first.info, first.sensor_layout, first.sensor_sides
     if channel_space == "sensor":
         keep = [i for i, name in enumerate(first.channel_names) if name not in bads]
         if not keep:
@@ -411,6 +494,7 @@ def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EME
         info = mne.pick_info(first.info, keep)
         info["bads"] = []
         layout = guess_sensor_layout(info)
+        sides = sensor_sides(info, layout) or None
     return EMEGData(
         values=mean,
         channel_names=channel_names,
@@ -420,6 +504,8 @@ def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EME
         sensor_layout=layout,
         source=first.source,
         info=info,
+        conditions=first.conditions[:n_reps] if first.conditions else None,
+        sensor_sides=sides,
     )
 
 
@@ -428,6 +514,9 @@ def grand_average(paths: Sequence[str | os.PathLike], channel_space: str) -> EME
 
 def write_evoked(data: EMEGData, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write sensor-space data as an MNE evoked file, one evoked per repetition (atomically).
+
+    Each evoked's comment is its repetition's condition (``data.conditions``), or
+    :data:`REPETITION_COMMENT` for all of them, so the file reads back as repetitions of one condition.
 
     Uses ``data.info`` when present; otherwise builds one from the channel names (``MEG…1`` are
     magnetometers, other ``MEG`` gradiometers, ``EEG`` electroencephalography, the rest misc).
@@ -441,12 +530,13 @@ def write_evoked(data: EMEGData, path: str | os.PathLike, *, overwrite: bool = F
     )
     if info.ch_names != list(data.channel_names):
         raise ValueError("write_evoked: data.info channels do not match data.channel_names")
+    conditions = data.conditions or [REPETITION_COMMENT] * data.n_reps
     evokeds = [
         mne.EvokedArray(
             data.values[:, r, :].astype(np.float64),
             info,
             tmin=data.t_start,
-            comment=f"rep{r}",
+            comment=conditions[r],
             nave=1,
             verbose="error",
         )
@@ -558,12 +648,6 @@ def _check_finite(values: NDArray, names: Sequence[str], path: Path) -> None:
         raise ValueError(
             f"{path}: non-finite value (NaN or inf) in channel {names[channel]!r}, repetition {rep}, sample {sample}"
         )
-
-
-def _clean_rate(rate: float) -> float:
-    # stc files store the time step as float32 milliseconds: 1/tstep is off by ~1e-7 relative
-    nearest = round(rate)
-    return float(nearest) if abs(rate - nearest) < 1e-4 * max(1.0, rate) else float(rate)
 
 
 def _clean_time(t: float, rate: float) -> float:

@@ -25,10 +25,17 @@ EEG ``Easycap``           ``mne.channels.make_standard_montage("easycap-M1")``: 
 Positions are in arbitrary 2-D units with the head centred on x = 0 (left negative, right
 positive) and the nose towards +y; MEG and EEG positions are each scaled so that their x spans
 [-1, 1]. All results are cached.
+
+The names above are each layout's own; a recording's channel names are matched to them after
+:func:`kymata_core.io.sensors.normalise_channel_name` (MNE's cleaning: ``"MEG 0113"`` and
+``"MEG0113"``, ``"EEG 001"`` and ``"EEG001"``, ``"MLC53-2908"`` and ``"MLC53"`` are the same
+sensor), by :func:`match_layout_names`, :func:`layout_sides` and :func:`layout_positions`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -113,17 +120,36 @@ def _centred(xy: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float
     }
 
 
-@cache
-def _meg_positions(layout: MEGLayout) -> MappingProxyType:
+def _box_centres(mne_layout_name: str, layout: MEGLayout) -> dict[str, tuple[float, float]]:
+    """Centre of each sensor's box in one of MNE's layout files, under this project's sensor names."""
     import mne
 
-    mne_layout = mne.channels.read_layout(_MNE_MEG_LAYOUT_NAMES[layout])
+    mne_layout = mne.channels.read_layout(mne_layout_name)
     centres = mne_layout.pos[:, :2] + mne_layout.pos[:, 2:4] / 2  # the layout stores boxes
-    xy = {
+    return {
         _normalise_meg_name(layout, name): (float(x), float(y))
         for name, (x, y) in zip(mne_layout.names, centres, strict=True)
     }
-    return MappingProxyType(_centred(xy))
+
+
+@cache
+def _meg_positions(layout: MEGLayout) -> MappingProxyType:
+    return MappingProxyType(_centred(_box_centres(_MNE_MEG_LAYOUT_NAMES[layout], layout)))
+
+
+@cache
+def _meg_side_x(layout: MEGLayout) -> MappingProxyType:
+    """x of the place on the helmet that each MEG sensor of the layout measures, for its side.
+
+    Vectorview-all draws the three sensors of one location side by side (the two gradiometers
+    left of the magnetometer), which would put the gradiometers and the magnetometer of a midline
+    location on opposite sides; so Vectorview sensors take the x of their location, from
+    MNE's Vectorview-mag layout (one box per location, named by its magnetometer ``MEGxxx1``).
+    """
+    if layout is not MEGLayout.Vectorview:
+        return MappingProxyType({name: x for name, (x, _) in _meg_positions(layout).items()})
+    locations = _centred(_box_centres("Vectorview-mag", layout))
+    return MappingProxyType({name: locations[name[:-1] + "1"][0] for name in _meg_positions(layout)})
 
 
 @cache
@@ -188,17 +214,108 @@ def get_sensor_hemispheres(layout: SensorLayout) -> dict[str, Hemisphere]:
 
     A sensor is ``"midline"`` when its x is within 1 % of the layout's half-width of the centre,
     otherwise ``"left"`` (x < 0) or ``"right"`` (x > 0). MEG and EEG are judged each against
-    their own centre. Sensors without a default position (numbered EEG names) are not included.
+    their own centre. A Vectorview sensor takes the side of its location (the three sensors of a
+    location share one side; see :func:`_meg_side_x`). Sensors without a default position
+    (numbered EEG names) are not included. Keys are the layout's names, as in
+    :func:`get_layout_positions`; use :func:`layout_sides` for a recording's channel names.
     """
     return dict(_hemispheres(layout))
 
 
 @cache
 def _hemispheres(layout: SensorLayout) -> MappingProxyType:
+    side_x: dict[str, float] = {}
+    if layout.meg is not None:
+        side_x.update(_meg_side_x(layout.meg))
+    if layout.eeg is not None:
+        side_x.update({name: x for name, (x, _) in _eeg_positions(layout.eeg).items()})
     result: dict[str, Hemisphere] = {}
-    for name, (x, _) in get_layout_positions(layout).items():
+    for name, x in side_x.items():
         if abs(x) <= _MIDLINE_TOLERANCE:
             result[name] = "midline"
         else:
             result[name] = "left" if x < 0 else "right"
     return MappingProxyType(result)
+
+
+# --- matching a recording's channel names -------------------------------------------------------
+
+
+@cache
+def _normalised_index(layout: SensorLayout) -> MappingProxyType:
+    """Normalised name -> the layout's name, for every sensor name of the layout."""
+    from kymata_core.io.sensors import normalise_channel_name
+
+    return MappingProxyType({normalise_channel_name(n): n for n in sensor_names_in_layout(layout) or ()})
+
+
+def match_layout_names(names: Iterable[str], layout: SensorLayout) -> dict[str, str]:
+    """Which of a recording's channel names are sensors of the layout, matched the MNE way.
+
+    Names are compared after :func:`kymata_core.io.sensors.normalise_channel_name`, so that
+    ``"MEG 0113"`` and ``"MEG0113"``, ``"EEG 001"`` and ``"EEG001"``, ``"MLC53-2908"`` and
+    ``"MLC53"`` match. As MNE does, names that normalise to the same name as another of the given
+    names are ambiguous and match nothing.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Channel names as the recording (or a SensorExpressionSet) has them.
+    layout : SensorLayout
+
+    Returns
+    -------
+    dict
+        Given name to the layout's name for it (as in :func:`sensor_names_in_layout`), for the
+        names that are in the layout, in the given order.
+    """
+    from kymata_core.io.sensors import normalise_channel_name
+
+    names = [str(n) for n in names]
+    normalised = [normalise_channel_name(n) for n in names]
+    counts = Counter(normalised)
+    index = _normalised_index(layout)
+    return {
+        name: index[norm]
+        for name, norm in zip(names, normalised, strict=True)
+        if norm in index and counts[norm] == 1
+    }
+
+
+def layout_sides(names: Iterable[str], layout: SensorLayout) -> dict[str, Hemisphere]:
+    """The side of each of a recording's channels that the layout places (see :func:`get_sensor_hemispheres`).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Channel names, matched as by :func:`match_layout_names`.
+    layout : SensorLayout
+
+    Returns
+    -------
+    dict
+        Given name to ``"left"``, ``"right"`` or ``"midline"``, for the names that the layout
+        has a position for (numbered EEG names have none), in the given order.
+    """
+    hemispheres = _hemispheres(layout)
+    matched = match_layout_names(names, layout)
+    return {name: hemispheres[ours] for name, ours in matched.items() if ours in hemispheres}
+
+
+def layout_positions(names: Iterable[str], layout: SensorLayout) -> dict[str, tuple[float, float]]:
+    """The 2-D layout position (see :func:`get_layout_positions`) of each of a recording's channels.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Channel names, matched as by :func:`match_layout_names`.
+    layout : SensorLayout
+
+    Returns
+    -------
+    dict
+        Given name to ``(x, y)``, for the names the layout has a position for, in the given order.
+    """
+    positions = get_layout_positions(layout)
+    matched = match_layout_names(names, layout)
+    return {name: positions[ours] for name, ours in matched.items() if ours in positions}

@@ -45,6 +45,7 @@ FileType = IO[bytes]
 CURRENT_VERSION = "0.5"
 SUPPORTED_VERSIONS = ("0.1", "0.2", "0.3", "0.4", "0.5")
 PROVENANCE_MEMBER = "_metadata/provenance.json"
+SENSOR_SIDES_MEMBER = "_metadata/sensor-sides.tsv"
 OLD_FORMAT_WARNING = (
     "{file} uses the old .nkg format {version}; consider re-saving it to upgrade to format " + CURRENT_VERSION
 )
@@ -67,6 +68,8 @@ _MAX_BYTES_PER_LATENCY_LINE = 64
 _MAX_BYTES_PER_CHANNEL_LINE = 256
 _MAX_BYTES_PER_TRANSFORM_LINE = 4096
 _PROVENANCE_MAX = 16 * 1024 * 1024
+_MAX_BYTES_PER_SIDE_LINE = _MAX_BYTES_PER_CHANNEL_LINE + len("\tmidline\n")
+_SIDES = ("left", "right", "midline")
 
 # Everything that reading a damaged ZIP member can raise from the standard library.
 _ZIP_ERRORS = (
@@ -175,6 +178,14 @@ def save_expression_set(
         timestamps, to keep files reproducible). Stored as ``_metadata/provenance.json`` with
         sorted keys; the reference reader ignores it.
 
+    Notes
+    -----
+    A SensorExpressionSet's known sensor sides (``sensor_sides``) are stored in
+    ``_metadata/sensor-sides.tsv``, which the reference reader ignores: one line per sensor with a
+    known side, in the set's sensor order, ``<sensor name>\t<left|right|midline>``, lines joined
+    by ``\n`` without a trailing newline, UTF-8. Sets without sides have no such member, so their
+    files are as the reference writes them.
+
     Raises
     ------
     FileExistsError
@@ -259,6 +270,9 @@ def _members_for(es: ExpressionSet, provenance: dict[str, Any] | None) -> list[t
             (f"/{block}/coo-data.bytes", np.ascontiguousarray(data, dtype="<f8").tobytes()),
             (f"/{block}/coo-shape.txt", _lines(str(n) for n in coo.shape)),
         ]
+    sides = es.sensor_sides if isinstance(es, SensorExpressionSet) else None
+    if sides is not None:
+        members.append((SENSOR_SIDES_MEMBER, _lines(f"{sensor}\t{side}" for sensor, side in sides.items())))
     if provenance is not None:
         try:
             text = json.dumps(provenance, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
@@ -483,6 +497,7 @@ def _read_expression_set(zf: zipfile.ZipFile, label: str) -> ExpressionSet:
         channels[block] = values
 
     layout = _read_layout(zf, label) if version == "0.5" and set_type == _TYPE_SENSOR else None
+    sides = _read_sensor_sides(zf, set_type, channels.get(BLOCK_SCALP), label)
 
     # Decompressing the blocks' members dominates loading; LZMA releases the GIL, so read blocks in threads.
     with ThreadPoolExecutor(max_workers=min(len(blocks), 2) or 1) as pool:
@@ -503,7 +518,12 @@ def _read_expression_set(zf: zipfile.ZipFile, label: str) -> ExpressionSet:
                 )
             else:
                 es = SensorExpressionSet(
-                    transforms, channels[BLOCK_SCALP], latencies, coos[BLOCK_SCALP], layout
+                    transforms,
+                    channels[BLOCK_SCALP],
+                    latencies,
+                    coos[BLOCK_SCALP],
+                    layout,
+                    sensor_sides=sides,
                 )
         except (ValueError, TypeError) as e:
             raise NkgFormatError(label, str(e)) from None
@@ -573,6 +593,34 @@ def _read_layout(zf: zipfile.ZipFile, label: str) -> SensorLayout | None:
         return SensorLayout(meg=found.get("MEG"), eeg=found.get("EEG"))
     except ValueError as e:
         raise NkgFormatError(label, f"/layout.txt: {e}") from None
+
+
+def _read_sensor_sides(
+    zf: zipfile.ZipFile, set_type: str, sensors: list[str] | None, label: str
+) -> dict[str, str] | None:
+    """The sensor sides stored by :func:`save_expression_set`, or None when the file has none."""
+    if SENSOR_SIDES_MEMBER not in zf.NameToInfo:
+        return None
+    member = SENSOR_SIDES_MEMBER
+    if set_type != _TYPE_SENSOR or sensors is None:
+        raise NkgFormatError(label, f"{member} is only for sensor sets, but this is a {set_type} set")
+    lines = _read_lines(zf, member, max(len(sensors), 1) * _MAX_BYTES_PER_SIDE_LINE, label)
+    known = set(sensors)
+    sides: dict[str, str] = {}
+    for number, line in enumerate(lines, start=1):
+        sensor, tab, side = line.partition("\t")
+        if not tab or side not in _SIDES:
+            raise NkgFormatError(
+                label, f"{member} line {number} is not '<sensor>\\t<left|right|midline>': {line[:60]!r}"
+            )
+        if sensor not in known:
+            raise NkgFormatError(
+                label, f"{member} line {number} names a sensor not in the set: {sensor[:60]!r}"
+            )
+        if sensor in sides:
+            raise NkgFormatError(label, f"{member} line {number} gives sensor {sensor[:60]!r} a side twice")
+        sides[sensor] = side
+    return sides or None
 
 
 def _read_block(

@@ -120,12 +120,36 @@ def load_transforms_npz(
 
 
 def transform_length(path: str | os.PathLike, name: str | None = None) -> int:
-    """Number of samples of a transform, reading as little as possible (``.npy``: only the header)."""
+    """Number of samples of a transform, reading as little as possible (``.npy``, ``.npz``: only headers)."""
     path = _existing(path)
-    if path.suffix.lower() == ".npy":
-        shape = _npy_shape(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        with open(path, "rb") as f:
+            shape = _npy_header_shape(f, path)
         return int(np.prod(shape)) if len(shape) else 1
+    if suffix == ".npz" and name is not None:
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as f:
+                shape = _npy_header_shape(f, path)
+            return int(np.prod(shape)) if len(shape) else 1
+        except KeyError:
+            raise KeyError(f"{path}: no transform named {name!r}") from None
+        except (zipfile.BadZipFile, OSError) as e:
+            raise ValueError(f"{path}: cannot read as an .npz archive: {e}") from e
     return len(load_transform(path, name=name, sample_rate=1.0, nan_policy="zero").values)
+
+
+def npz_sample_rate(path: str | os.PathLike) -> float | None:
+    """The ``sample_rate`` an ``.npz`` stimulus file records, or None (other file types record none)."""
+    path = _existing(path)
+    if path.suffix.lower() != ".npz":
+        return None
+    with _open_npz(path) as npz:
+        if SAMPLE_RATE_KEY not in npz.files:
+            return None
+        return _npz_rate(npz, None, path)
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -164,14 +188,13 @@ def _load_npy(path: Path) -> NDArray:
         ) from e
 
 
-def _npy_shape(path: Path) -> tuple[int, ...]:
+def _npy_header_shape(f, path: Path) -> tuple[int, ...]:
     try:
-        with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, _ = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, _, _ = np.lib.format.read_array_header_2_0(f)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, _, _ = np.lib.format.read_array_header_2_0(f)
     except _READ_ERRORS as e:
         raise ValueError(f"{path}: cannot read the header of an .npy array: {e}") from e
     return tuple(shape)

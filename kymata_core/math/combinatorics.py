@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-_MAX_TRIES = 10_000
+# Rejection draws before repairing one: with 1 or 2 repetitions (acceptance about 1/e and 1/e^2) a draw is
+# accepted well within this, so the derangements of a seed are those plain rejection gives.
+_MAX_TRIES = 200
 
 
 def generate_derangement(n: int, mod: int | None = None, rng: np.random.Generator | None = None) -> NDArray[np.int64]:
@@ -38,7 +40,23 @@ def generate_derangement(n: int, mod: int | None = None, rng: np.random.Generato
         perm = rng.permutation(n)
         if not np.any(perm % mod == identity):
             return perm.astype(np.int64)
-    raise RuntimeError(f"could not draw a derangement of {n} items with modulus {mod} in {_MAX_TRIES} tries")
+    # Rejection almost never succeeds when each item has many repetitions (few splits, many reps: the
+    # chance is about exp(-n / mod)); repair the last draw by swaps instead.
+    return _repaired(perm, mod, rng)
+
+
+def _repaired(perm: NDArray, mod: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """``perm`` made a derangement modulo ``mod`` by swapping each clashing entry with a random partner
+    such that neither position clashes after the swap (one always exists when ``mod >= 2``)."""
+    perm = perm.astype(np.int64)
+    positions = np.arange(len(perm)) % mod
+    for i in np.flatnonzero(perm % mod == positions):
+        if perm[i] % mod != positions[i]:
+            continue  # mended by an earlier swap
+        partners = np.flatnonzero((perm % mod != positions[i]) & (perm[i] % mod != positions))
+        j = int(rng.choice(partners))
+        perm[i], perm[j] = perm[j], perm[i]
+    return perm
 
 
 def generate_derangements(

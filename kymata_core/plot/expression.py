@@ -28,7 +28,7 @@ from kymata_core.entities.expression import (
     SensorExpressionSet,
     get_n_channels,
 )
-from kymata_core.io.layouts import SensorLayout, get_layout_positions, get_sensor_hemispheres
+from kymata_core.io.layouts import SensorLayout, get_layout_positions, layout_sides
 from kymata_core.math.probability import p_threshold_for_sigmas, sidak_correct
 from kymata_core.plot.colors import INSIGNIFICANT_COLOR, resolve_transform_colors
 from kymata_core.plot.points import BestPoints, best_points
@@ -37,6 +37,7 @@ from kymata_core.plot.save import save_figure
 DEFAULT_XLIMS_MS: tuple[float, float] = (-100.0, 800.0)
 _MINIMAP_CHOICES = ("standard", "large")
 _RASTERIZE_ABOVE = 5000  # points; above this, scatters are rasterised even in vector formats
+_XLIM_MARGIN_MS = 5.0  # room for a marker beyond a point outside the default x range
 
 
 def legend_display_dict(transforms: list[str], display_name: str) -> dict[str, str]:
@@ -92,9 +93,11 @@ def expression_plot(
         (the reference chose among all transforms and then dropped channels won by hidden ones).
     paired_axes : bool
         Two axes: left hemisphere above, right below, the lower one mirrored so that evidence grows
-        away from the middle. For a sensor set, the hemisphere of each sensor comes from its layout
-        and midline sensors are drawn hollow on both axes; a sensor set without a known layout is
-        drawn on a single axis. False draws every point on one axis.
+        away from the middle. For a sensor set, each sensor is drawn once, on the axis of its side:
+        the side in the set's ``sensor_sides``, else its side in the set's layout (names matched
+        the MNE way, so ``"MEG 0113"`` is ``MEG0113``); midline sensors, and sensors whose side is
+        not known (with a warning), are drawn hollow on both axes. A sensor set with neither sides
+        nor a layout is drawn on a single axis. False draws every point on one axis.
     alpha : float
         Family-wise significance level, Šidák-corrected over
         n = channels × latencies × transforms (the plotted channels and transforms, and every
@@ -109,7 +112,9 @@ def expression_plot(
         log10 of the smallest p-value shown (e.g. -100 for 10^-100); negative. Default: just
         beyond the smallest of the plotted points and the threshold.
     xlims : tuple of (float or None), optional
-        x limits in milliseconds; None, or a None entry, uses the default (-100, 800).
+        x limits in milliseconds; None, or a None entry, uses the default: (-100, 800) as the
+        reference, widened to take in every plotted point. A warning says how many points
+        limits given here leave out.
     hidden_transforms_in_legend : bool
         Also list the set's transforms that are not plotted.
     title : str, optional
@@ -184,7 +189,7 @@ def expression_plot(
         raise ValueError(f"minimap must be one of {_MINIMAP_CHOICES} or None, got {minimap!r}")
     if plot_top_n is not None and plot_top_n < 1:
         raise ValueError(f"plot_top_n must be a positive integer, got {plot_top_n}")
-    xlims_ms = _resolve_xlims(xlims)
+    _check_xlims(xlims)
     minimap_kwargs = dict(minimap_kwargs or {})
     minimap_plan = None
     if minimap is not None:
@@ -201,6 +206,7 @@ def expression_plot(
     alpha_logp = float(np.log10(sidak_correct(alpha, n_comparisons)))
     if plot_top_n is not None:
         axes_points = [_top_n(p, plot_top_n) for p in axes_points]
+    xlims_ms = _resolve_xlims(xlims, axes_points)
 
     if ylim is None:
         ylim = _auto_ylim(axes_points, alpha_logp)
@@ -300,15 +306,52 @@ def _resolve_show_only(es: ExpressionSet, show_only: str | Sequence[str] | None)
     return list(dict.fromkeys(names))
 
 
-def _resolve_xlims(xlims: tuple[float | None, float | None] | None) -> tuple[float, float]:
+def _check_xlims(xlims: tuple[float | None, float | None] | None) -> None:
+    """ValueError unless ``xlims`` is None or an increasing pair (either entry may be None)."""
     if xlims is None:
-        return DEFAULT_XLIMS_MS
+        return
     lo, hi = xlims
-    lo = DEFAULT_XLIMS_MS[0] if lo is None else float(lo)
-    hi = DEFAULT_XLIMS_MS[1] if hi is None else float(hi)
-    if not lo < hi:
+    if lo is not None and hi is not None and not float(lo) < float(hi):
         raise ValueError(f"xlims must be increasing (ms), got {(lo, hi)}")
+
+
+def _resolve_xlims(
+    xlims: tuple[float | None, float | None] | None, axes_points: list[BestPoints]
+) -> tuple[float, float]:
+    """x limits (ms): the caller's, else the default widened to the plotted points (warning if some are hidden)."""
+    lo_given, hi_given = xlims if xlims is not None else (None, None)
+    latencies_ms = _plotted_latencies_ms(axes_points)
+    lo, hi = _default_xlims(latencies_ms)
+    lo = lo if lo_given is None else float(lo_given)
+    hi = hi if hi_given is None else float(hi_given)
+    if not lo < hi:
+        raise ValueError(f"xlims {(lo, hi)} ms are not increasing once the default fills the None entry")
+    hidden = int(np.count_nonzero((latencies_ms < lo) | (latencies_ms > hi)))
+    if hidden:
+        warnings.warn(
+            f"xlims=({lo:g}, {hi:g}) ms hide {hidden} of the {len(latencies_ms)} plotted point(s), "
+            f"whose latencies span {latencies_ms.min():g} to {latencies_ms.max():g} ms",
+            UserWarning,
+            stacklevel=3,
+        )
     return lo, hi
+
+
+def _plotted_latencies_ms(axes_points: list[BestPoints]) -> np.ndarray:
+    """The latency (ms) of every plotted point, each once (a midline sensor's copy on the lower axis is left out)."""
+    parts = [axes_points[0].latencies] + [p.latencies[~p.hollow] for p in axes_points[1:]]
+    return np.concatenate(parts) * 1000.0
+
+
+def _default_xlims(latencies_ms: np.ndarray) -> tuple[float, float]:
+    """The reference's (-100, 800) ms, widened to a multiple of 10 ms beyond any point outside it."""
+    lo, hi = DEFAULT_XLIMS_MS
+    if latencies_ms.size:
+        if latencies_ms.min() < lo:
+            lo = math.floor((latencies_ms.min() - _XLIM_MARGIN_MS) / 10.0) * 10.0
+        if latencies_ms.max() > hi:
+            hi = math.ceil((latencies_ms.max() + _XLIM_MARGIN_MS) / 10.0) * 10.0
+    return float(lo), float(hi)
 
 
 def _sensor_filter(show_only_sensors: str | None, layout: SensorLayout | None):
@@ -340,15 +383,15 @@ def _points_by_axis(
         points = best_points(es, BLOCK_SCALP, shown)
         if sensor_filter is not None:
             points = points.select(np.array([bool(sensor_filter(c)) for c in points.channels], dtype=bool))
-        hemispheres = _sensor_hemispheres(es) if paired_axes else None
-        if hemispheres is None:
+        sides_known = _sensor_sides_for_plot(es) if paired_axes else None
+        if sides_known is None:
             return [points], [""]
-        sides = np.array([hemispheres.get(c, "unknown") for c in points.channels], dtype=object)
+        sides = np.array([sides_known.get(c, "unknown") for c in points.channels.tolist()], dtype=object)
         unplaced = points.channels[sides == "unknown"].tolist()
         if unplaced:
             warnings.warn(
-                f"{len(unplaced)} sensor(s) are not in the layout {es.sensor_layout} and are drawn as midline "
-                f"sensors: {unplaced[:5]}",
+                f"{len(unplaced)} sensor(s) have no known side (not in the set's sensor_sides nor in the layout "
+                f"{es.sensor_layout}) and are drawn as midline sensors: {unplaced[:5]}",
                 UserWarning,
                 stacklevel=3,
             )
@@ -361,12 +404,18 @@ def _points_by_axis(
     )
 
 
-def _sensor_hemispheres(es: SensorExpressionSet) -> dict[str, str] | None:
-    """Sensor name → "left"/"right"/"midline" from the layout, or None when it is not known."""
-    if es.sensor_layout is None:
+def _sensor_sides_for_plot(es: SensorExpressionSet) -> dict[str, str] | None:
+    """Sensor name → "left"/"right"/"midline": the set's own sides first, then its layout's.
+
+    None when the set has neither (it is then drawn on one axis).
+    """
+    if es.sensor_sides is None and es.sensor_layout is None:
         return None
-    hemispheres = get_sensor_hemispheres(es.sensor_layout)
-    return dict(hemispheres) if hemispheres else None
+    sides: dict[str, str] = {}
+    if es.sensor_layout is not None:
+        sides.update(layout_sides(es.sensors.tolist(), es.sensor_layout))
+    sides.update(es.sensor_sides or {})
+    return sides
 
 
 def _top_n(points: BestPoints, n: int) -> BestPoints:

@@ -55,9 +55,9 @@ def prepare(es: ExpressionSet, minimap_type: str, minimap_view: str | None, mini
             raise ValueError(
                 "minimap: the SensorExpressionSet has no sensor layout, so sensor positions are unknown"
             )
-        from kymata_core.io.layouts import get_layout_positions
+        from kymata_core.io.layouts import layout_positions
 
-        positions = get_layout_positions(es.sensor_layout)
+        positions = layout_positions(es.sensors.tolist(), es.sensor_layout)
         if not positions:
             raise ValueError(f"minimap: no sensor positions are known for the layout {es.sensor_layout}")
         return _SensorMinimap(dict(positions))

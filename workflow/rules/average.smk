@@ -10,11 +10,14 @@ rule average_sensor:
         f"{RESULTS}/logs/average/sensor.log",
     benchmark:
         f"{RESULTS}/benchmarks/average/sensor.tsv"
+    params:
+        condition=condition_flags(),
+        n_reps=GRIDSEARCH["n_reps"],
     resources:
         mem_mb=lambda wildcards, input: 1024 + 3 * int(input.size_mb),
         runtime=30,
     shell:
-        "kymata-core average --space sensor --out {output} {input} > {log} 2>&1"
+        KYMATA + " average --space sensor {params.condition} --n-reps {params.n_reps} --out {output} {input} > {log} 2>&1"
 
 
 rule average_source:
@@ -31,4 +34,4 @@ rule average_source:
         mem_mb=lambda wildcards, input: 1024 + 3 * int(input.size_mb),
         runtime=30,
     shell:
-        "kymata-core average --space source --out {output.lh} {input} > {log} 2>&1"
+        KYMATA + " average --space source --out {output.lh} {input} > {log} 2>&1"

@@ -14,7 +14,7 @@ rule combine:
         mem_mb=lambda wildcards, input: 1024 + 20 * int(input.size_mb),
         runtime=30,
     shell:
-        "kymata-core combine --out {output} --overwrite {input} > {log} 2>&1"
+        KYMATA + " combine --out {output} --overwrite {input} > {log} 2>&1"
 
 
 rule summary:
@@ -31,7 +31,7 @@ rule summary:
     benchmark:
         f"{RESULTS}/benchmarks/summary/{{participant}}.tsv"
     shell:
-        "kymata-core summary --participant {wildcards.participant} {params.truth}"
+        KYMATA + " summary --participant {wildcards.participant} {params.truth}"
         " --out {output.json} --text {output.text} --overwrite {input.expressions} > {log} 2>&1"
 
 

@@ -5,17 +5,29 @@
 # fails at once with the key or file named.
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
+from kymata_core.config_schema import check_config
 from kymata_core.study import GROUP, HEMIS_OF_SPACE, NAME_PATTERN, SPACE_OF_HEMI, Study
 
 min_version("9.0")
 
-validate(config, schema="../schemas/config.schema.yaml")
+SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
+check_config(config, SCHEMA)  # one error naming the key and what is allowed there
+validate(config, schema="../schemas/config.schema.yaml")  # fills in the schema's defaults
 
 STUDY = Study.from_config(config)  # refuses what the schema cannot check, naming the key or file
+for warning in STUDY.warnings:
+    logger.warning(f"kymata-pipeline: {warning}")
+
+# Every rule runs the `kymata-core` command with the Python that runs Snakemake (its module form), so
+# the workflow needs no PATH set-up: not in a shell without the venv activated, not on cluster nodes.
+KYMATA = f"{shlex.quote(sys.executable)} -m kymata_core"
 RESULTS = STUDY.results
 DEMO = config["dataset"] == "demo"
 GRIDSEARCH = config["gridsearch"]
@@ -80,8 +92,17 @@ def _gridsearch_flags():
         f"--memory-budget-mb {g['memory_budget_mb']}",
     ]
     if g["resample"] is not None:
-        flags.append(f"--resample {g['resample']!r}")
+        flags.append(f"--resample {g['resample']}")
+    if "sensor" in SPACES:
+        flags.append(condition_flags())  # the CLI applies it to sensor-space files only
     return " ".join(flags)
+
+
+def condition_flags():
+    """``--condition`` for each condition of ``emeg.condition`` (sensor space), quoted for the shell."""
+    condition = STUDY.condition
+    names = [] if condition is None else [condition] if isinstance(condition, str) else condition
+    return " ".join(f"--condition {shlex.quote(name)}" for name in names)
 
 
 GRIDSEARCH_FLAGS = _gridsearch_flags()
@@ -92,14 +113,19 @@ def gridsearch_mem_mb(wildcards, input, threads):
     from kymata_core.io.emeg_shape import read_emeg_shape
     from kymata_core.gridsearch.memory import estimate_gridsearch_memory
 
+    from kymata_core.gridsearch.rates import resolve_transform_rate
+
     space = SPACE_OF_HEMI[wildcards.hemi]
-    shape = read_emeg_shape(input.emeg[0], space, None if space == "sensor" else wildcards.hemi)
+    if space == "sensor":
+        shape = read_emeg_shape(input.emeg[0], space, None, STUDY.condition)
+    else:
+        shape = read_emeg_shape(input.emeg[0], space, wildcards.hemi)
     g = GRIDSEARCH
-    transform_rate = g["resample"] or STUDY.transform_rate
+    transform_rate = resolve_transform_rate(g["resample"], shape.sample_rate, STUDY.transform_rate)
     estimate = estimate_gridsearch_memory(
         n_channels=shape.n_channels,
         n_times=shape.n_times,
-        n_reps=shape.n_reps,
+        n_reps=g["n_reps"],
         n_splits=g["n_splits"],
         n_derangements=g["n_derangements"],
         seconds_per_split=g["seconds_per_split"],

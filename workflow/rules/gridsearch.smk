@@ -23,6 +23,6 @@ rule gridsearch:
         mem_mb=gridsearch_mem_mb,
         runtime=GRIDSEARCH["runtime_min"],
     shell:
-        "kymata-core gridsearch --emeg {input.emeg[0]} --transform {input.transform} {params.args}"
+        KYMATA + " gridsearch --emeg {input.emeg[0]} --transform {input.transform} {params.args}"
         + (" --dense-out {output.dense}" if GRIDSEARCH["save_dense"] else "")
         + " --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"

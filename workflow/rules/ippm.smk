@@ -38,6 +38,6 @@ rule ippm:
         mem_mb=lambda wildcards, input: 1024 + 10 * int(input.size_mb),
         runtime=30,
     shell:
-        "kymata-core ippm --expression {input.expression} --hierarchy {input.hierarchy}"
+        KYMATA + " ippm --expression {input.expression} --hierarchy {input.hierarchy}"
         " --denoiser {wildcards.denoiser} --params {params.denoiser_params:q} {params.merge} {params.truth}"
         " --out {output.json} --overwrite > {log} 2>&1"

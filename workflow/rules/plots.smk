@@ -22,7 +22,7 @@ rule plot_expression:
     benchmark:
         f"{RESULTS}/benchmarks/plots/{{participant}}/expression-{{space}}.{{fmt}}.tsv"
     shell:
-        "kymata-core plot expression --expression {input} --options {params.options:q}"
+        KYMATA + " plot expression --expression {input} --options {params.options:q}"
         " --out {output} --overwrite > {log} 2>&1"
 
 
@@ -52,6 +52,6 @@ rule plot_ippm:
     benchmark:
         f"{RESULTS}/benchmarks/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.tsv"
     shell:
-        "kymata-core plot ippm --ippm {input.ippm} --expression {input.expression}"
+        KYMATA + " plot ippm --ippm {input.ippm} --expression {input.expression}"
         " --hierarchy {input.hierarchy} --options {params.options:q}"
         " --out {output} --overwrite > {log} 2>&1"

@@ -18,4 +18,4 @@ rule simulate:
     benchmark:
         f"{RESULTS}/benchmarks/simulate.tsv"
     shell:
-        "kymata-core simulate --out {params.data_dir} --seed {params.seed} {params.spec} --overwrite > {log} 2>&1"
+        KYMATA + " simulate --out {params.data_dir} --seed {params.seed} {params.spec} --overwrite > {log} 2>&1"

@@ -24,6 +24,11 @@ if DEMO:
     include: "workflow/rules/simulate.smk"
 
 
+if STUDY.source_from_inverse:
+
+    include: "workflow/rules/operator.smk"
+
+
 include: "workflow/rules/average.smk"
 include: "workflow/rules/gridsearch.smk"
 include: "workflow/rules/combine.smk"

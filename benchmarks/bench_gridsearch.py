@@ -1,6 +1,6 @@
 """Benchmark of kymata_core.gridsearch: wall time, peak RSS (one subprocess per case) and FFT throughput.
 
-Cases (spec/gridsearch.md "Memory"):
+Cases (docs/gridsearch.md, "Memory and streaming"):
   a  300 channels, 400 splits of 1 s, 5 derangements, EMEG and transform at 1000 Hz
   b  the same at 200 Hz
   c  full cortical source space, 2 x 10242 hexels, 400 splits, 200 Hz, 6 derangements

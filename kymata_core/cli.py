@@ -15,7 +15,7 @@ import sys
 from kymata_core import __version__
 
 # each subcommand is the module of the same name under kymata_core.commands
-SUBCOMMANDS = ("simulate", "average", "gridsearch", "combine", "summary", "ippm", "plot", "info")
+SUBCOMMANDS = ("simulate", "operator", "average", "gridsearch", "combine", "summary", "ippm", "plot", "info")
 
 
 class UserError(Exception):

@@ -69,6 +69,12 @@ class Study:
         ``"files"`` or ``"npz"``: the config key that names the transform files.
     warnings : list of str
         What the checks of the input files found suspicious but did not refuse.
+    inverse : str or None
+        Path pattern of the participants' inverse operators, when source space is made from them.
+    morph : str, dict or None
+        The morph to a common subject: a ``-morph.h5`` path pattern or ``{subject_to, subjects_dir, spacing}``.
+    source_snr, source_method : float, str
+        The inverse's ``snr`` (``lambda2 = 1 / snr ** 2``) and method.
     """
 
     participants: list[str]
@@ -85,6 +91,10 @@ class Study:
     condition: str | list[str] | None = None
     transforms_key: str = "files"
     warnings: list[str] = field(default_factory=list)
+    inverse: str | None = None
+    morph: str | dict[str, Any] | None = None
+    source_snr: float = 4.0
+    source_method: str = "MNE"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, check_files: bool = True) -> Study:
@@ -162,16 +172,42 @@ class Study:
             transforms = {name: tconf["npz"] for name in names}
         if not transforms:
             raise ConfigError("config key 'transforms': no transform to test")
-        missing_spaces = [s for s in common["spaces"] if s not in config["emeg"]]
+        emeg = config["emeg"]
+        inverse = emeg.get("inverse_operator") if "source" in common["spaces"] else None
+        if "source" in common["spaces"] and "source" in emeg and "inverse_operator" in emeg:
+            raise ConfigError(
+                "config keys 'emeg.source' and 'emeg.inverse_operator': give one way to source space, "
+                "source estimates or inverse operators, not both"
+            )
+        if inverse is not None and "sensor" not in emeg:
+            raise ConfigError("config key 'emeg.inverse_operator' needs 'emeg.sensor': the evoked files it is applied to")
+        if "morph" in emeg and inverse is None:
+            raise ConfigError("config key 'emeg.morph' only applies with 'emeg.inverse_operator'")
+        needed = [s for s in common["spaces"] if not (s == "source" and inverse is not None)]
+        missing_spaces = [s for s in needed if s not in emeg]
         if missing_spaces:
-            raise ConfigError(f"config key 'emeg': no file pattern for channel space(s) {missing_spaces}")
+            raise ConfigError(
+                f"config key 'emeg': no file pattern for channel space(s) {missing_spaces}"
+                + (" (source space: emeg.source, or emeg.inverse_operator with emeg.sensor)" if "source" in missing_spaces else "")
+            )
+        if inverse is not None and common["group_average"] and "morph" not in emeg:
+            raise ConfigError(
+                "config key 'emeg.morph' is needed for the group average in source space: every participant's hexels "
+                "must be on one common subject (e.g. {subject_to: fsaverage, subjects_dir: ...}, also when the "
+                "inverses are already on fsaverage); or set 'group_average: false'"
+            )
+        source = config.get("source", {})
         return cls(
             participants=_read_participants(config["participants"]),
             transforms=transforms,
             transform_rate=float(tconf["sample_rate"]),
-            emeg={space: config["emeg"][space] for space in common["spaces"]},
-            condition=config["emeg"].get("condition"),
+            emeg={space: emeg[space] for space in common["spaces"] if space in emeg},
+            condition=emeg.get("condition"),
             transforms_key="files" if "files" in tconf else "npz",
+            inverse=inverse,
+            morph=emeg.get("morph") if inverse is not None else None,
+            source_snr=float(source.get("snr", 4.0)),
+            source_method=str(source.get("method", "MNE")),
             **common,
         )
 
@@ -182,15 +218,42 @@ class Study:
         """The participants and, when analysed, the grand average ``group``."""
         return self.participants + ([GROUP] if self.group_average else [])
 
+    @property
+    def source_from_inverse(self) -> bool:
+        """Whether source space is made from inverse operators (else read from source estimates)."""
+        return self.inverse is not None
+
     def participant_emeg(self, participant: str, space: str) -> list[str]:
-        """The EMEG files of one participant in one channel space (both files of an ``.stc`` pair)."""
+        """The EMEG files of one participant in one channel space (both files of an ``.stc`` pair).
+
+        Source space from inverse operators: the participant's sensor evoked (see :meth:`source_operator`).
+        """
         if participant == GROUP:
             stem = f"{self.results}/{GROUP}/emeg/{GROUP}"
             return [f"{stem}-ave.fif"] if space == "sensor" else [f"{stem}-lh.stc", f"{stem}-rh.stc"]
+        if space == "source" and self.source_from_inverse:
+            space = "sensor"
         path = self.emeg[space].format(participant=participant)
         if path.endswith("-lh.stc"):
             return [path, path[: -len("-lh.stc")] + "-rh.stc"]
         return [path]
+
+    def emeg_file_space(self, participant: str, space: str) -> str:
+        """The kind of file :meth:`participant_emeg` names: ``"sensor"`` (evoked) or ``"source"`` (estimate)."""
+        return "sensor" if space == "sensor" or (participant != GROUP and self.source_from_inverse) else "source"
+
+    def source_operator(self, participant: str) -> str:
+        """Where the workflow writes a participant's premorphed source operator."""
+        return f"{self.results}/{participant}/operator/source-operator.h5"
+
+    def inverse_operator(self, participant: str) -> str:
+        """A participant's MNE inverse operator file."""
+        assert self.inverse is not None
+        return self.inverse.format(participant=participant)
+
+    def morph_file(self, participant: str) -> str | None:
+        """A participant's precomputed morph file, when ``morph`` is a path pattern."""
+        return self.morph.format(participant=participant) if isinstance(self.morph, str) else None
 
     # --- checks ---------------------------------------------------------------------------------
 
@@ -240,6 +303,15 @@ class Study:
             if not Path(path).is_file()
         ]
         missing += [(f"transforms.files.{n}", p) for n, p in self.transforms.items() if not Path(p).is_file()]
+        if self.source_from_inverse:
+            missing += [
+                (key, path)
+                for participant in self.participants
+                for key, path in (("emeg.inverse_operator", self.inverse_operator(participant)), ("emeg.morph", self.morph_file(participant)))
+                if path is not None and not Path(path).is_file()
+            ]
+            if isinstance(self.morph, dict) and not Path(self.morph["subjects_dir"]).is_dir():
+                missing.append(("emeg.morph.subjects_dir", self.morph["subjects_dir"]))
         if missing:
             listed = "; ".join(f"{key}: {path}" for key, path in missing[:10])
             more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""

@@ -62,8 +62,9 @@ def check_study_inputs(study: Study, gridsearch: Mapping[str, Any]) -> list[str]
     for space in study.spaces:
         for participant in study.participants:
             path = study.participant_emeg(participant, space)[0]
-            shape = _shape(path, space, study.condition)
-            if space == "sensor" and shape.n_reps < gridsearch["n_reps"]:
+            file_space = study.emeg_file_space(participant, space)
+            shape = _shape(path, file_space, study.condition)
+            if file_space == "sensor" and shape.n_reps < gridsearch["n_reps"]:
                 raise ConfigError(
                     f"config key 'gridsearch.n_reps' is {gridsearch['n_reps']}, but {path} has {shape.n_reps} "
                     f"repetition(s) of {_condition_words(study.condition)} (evokeds with the same comment, or epochs)"
@@ -86,6 +87,12 @@ def check_study_inputs(study: Study, gridsearch: Mapping[str, Any]) -> list[str]
             geometries.setdefault((rate, windows.n_lat), path)
             rates.setdefault(shape.sample_rate, path)
             longest_recording = max(longest_recording, shape.n_times / shape.sample_rate)
+    if gridsearch["n_reps"] > 1 and "source" in study.spaces and (study.group_average or not study.source_from_inverse):
+        raise ConfigError(
+            f"config key 'gridsearch.n_reps' is {gridsearch['n_reps']}, but source estimates hold one repetition "
+            + ("(the group average's among them)" if study.source_from_inverse else "")
+            + ": average the repetitions, analyse sensor space only, or, with inverse operators, set 'group_average: false'"
+        )
     if study.group_average and len(rates) > 1:
         (rate_a, file_a), (rate_b, file_b) = list(rates.items())[:2]
         raise ConfigError(

@@ -92,11 +92,32 @@ def test_modify_param_config_errors(tmp_path, config_path):
     assert config_path.read_text() == before
 
 
-def test_get_root_dir_local_default(monkeypatch):
+def test_get_root_dir_local_is_the_study_folder_of_the_data_root(monkeypatch, tmp_path):
+    monkeypatch.setenv("KYMATA_DATA_ROOT", str(tmp_path / "root"))
+    assert get_root_dir({"data_location": "local"}) == os.path.join(
+        str(tmp_path / "root"), "emeg_study_data", ""
+    )
+
+
+def test_get_root_dir_local_without_the_variable_finds_or_names_kymata_core_data(monkeypatch, tmp_path):
     monkeypatch.delenv("KYMATA_DATA_ROOT", raising=False)
-    assert get_root_dir({"data_location": "local"}) == "./data"
-    monkeypatch.setenv("KYMATA_DATA_ROOT", "/srv/kymata")
-    assert get_root_dir({"data_location": "local"}) == "/srv/kymata"
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    in_work = os.path.join(str(work / "kymata-core-data"), "emeg_study_data", "")
+    assert get_root_dir({"data_location": "local"}) == in_work  # none exists: the working directory's
+    assert not (work / "kymata-core-data").exists()  # and nothing is created
+    (home / "Documents" / "kymata-core-data").mkdir(parents=True)
+    in_documents = os.path.join(str(home / "Documents" / "kymata-core-data"), "emeg_study_data", "")
+    assert get_root_dir({"data_location": "local"}) == in_documents
+    (work / "kymata-core-data").mkdir()
+    assert get_root_dir({"data_location": "local"}) == in_work  # the working directory's comes first
+
+
+def test_get_root_dir_cbu_locations():
+    assert get_root_dir({"data_location": "cbu"}) == "/imaging/projects/cbu/kymata/data/"
+    assert get_root_dir({"data_location": "cbu-local"}) == "//cbsu/data/imaging/projects/cbu/kymata/data/"
 
 
 def test_get_root_dir_named_locations(monkeypatch):
@@ -107,8 +128,10 @@ def test_get_root_dir_named_locations(monkeypatch):
 
 
 def test_get_root_dir_unknown_location():
-    with pytest.raises(ValueError, match=r"'elsewhere'.*cbu, local"):
-        get_root_dir({"data_location": "elsewhere", "data_locations": {"cbu": "/x"}})
+    with pytest.raises(ValueError, match=r"'elsewhere'.*cbu, cbu-local, local, mine$"):
+        get_root_dir({"data_location": "elsewhere", "data_locations": {"mine": "/x"}})
+    with pytest.raises(ValueError, match=r"'CBU'.*cbu, cbu-local, local$"):
+        get_root_dir({"data_location": "CBU"})
     with pytest.raises(KeyError):
         get_root_dir({})
 

@@ -12,6 +12,7 @@ import sparse
 from kymata_core.entities.expression import (
     ExpressionPoint,
     HexelExpressionSet,
+    PositiveLogPWarning,
     SensorExpressionSet,
     combine,
     get_n_channels,
@@ -112,9 +113,14 @@ def test_sparse_input_is_kept_as_given():
     assert es.coo("scalp").nnz == 2
 
 
-def test_positive_log_p_is_refused():
-    with pytest.raises(ValueError, match="p-values"):
-        sensor_set("a", E1_A)
+def test_positive_log_p_is_kept_with_one_warning_naming_the_count():
+    with pytest.warns(PositiveLogPWarning, match="^12 log10 p-value") as caught:
+        es = sensor_set("a", E1_A)  # p-values passed by mistake: every one of the 12 is above 0
+    assert len(caught) == 1
+    coo = es.coo("scalp")  # each row keeps its minimum, though above 0
+    assert coo.coords.tolist() == [[0, 1, 2, 3], [1, 2, 0, 0], [0, 0, 0, 0]]
+    assert coo.data.tolist() == [0.1, 0.2, 0.1, 0.2]
+    assert es.best_transforms() == []  # values above 0 are never evidence
 
 
 # --- crop, rename, getitem, ==, copy ----------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Each fixture holds the reference's inputs, its derangements and its dense log10 p. Passing the same
 derangements must give every log10 p within ``1e-3 * max(1, |logp|)``, the same best latency per
-channel, and latencies labelled ``start_latency + l / transform_rate`` (spec/gridsearch.md).
+channel, and latencies labelled ``start_latency + l / transform_rate`` (docs/gridsearch.md,
+"Agreement with the reference").
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def test_logp_matches_reference(result):
 
 def test_logp_matches_reference_closely(result):
     # Same arithmetic as the reference, including its null size in the Welch formula: agreement is
-    # limited only by float32 rounding (measured <= 5e-6), far inside the spec's 1e-3.
+    # limited only by float32 rounding (measured <= 5e-6), far inside the 1e-3 of docs/gridsearch.md.
     d, _, dense = result
     err = np.abs(dense - d["logp"]) / np.maximum(1.0, np.abs(d["logp"]))
     assert err.max() <= 5e-5

@@ -14,7 +14,7 @@ from kymata_core.ippm.ippm import IPPM
 
 
 def _e13():
-    # the E13 hexel set (spec/ippm.md §12)
+    # the E13 hexel set (docs/ippm.md §12)
     left, right = np.zeros((8, 13, 2)), np.zeros((8, 13, 2))
     for h, lat, v in [(0, 0, -50), (1, 1, -70), (2, 1, -34), (3, 6, -100), (4, 7, -50), (5, 3, -15), (6, 5, -7),
                       (7, 8, -3)]:  # fmt: skip

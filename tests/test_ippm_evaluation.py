@@ -1,4 +1,4 @@
-"""IPPM evaluation metrics (spec/ippm.md §9; E15)."""
+"""IPPM evaluation metrics (docs/ippm.md §9; E15)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""IPPM construction and graphs (spec/ippm.md §1, §3, §6; E1, E4–E7, E13, E16 data part)."""
+"""IPPM construction and graphs (docs/ippm.md §1, §3, §6; E1, E4–E7, E13, E16 data part)."""
 
 from __future__ import annotations
 
@@ -285,6 +285,15 @@ def test_graph_api():
     sub = g.subgraph(["func3", "func4"])
     assert sub.transforms == {"func3", "func4"}
     assert ids(sub.graph_last_to_first.edges) == [("sc4", "sc5"), ("sc5", "sc6")]
+
+
+def test_graph_takes_the_reference_keyword_names():
+    g = IPPMGraph(ctl=S, points_by_block={"scalp": S_POINTS})
+    assert g == IPPMGraph(S, {"scalp": S_POINTS})
+    edges = g.edges_between_transforms(
+        upstream_transform="func1", downstream_transform="func2", connection_style="last-to-first"
+    )
+    assert ids(edges) == [("sc2", "sc3")]
 
 
 def test_from_json_round_trip(tmp_path):

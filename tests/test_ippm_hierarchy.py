@@ -1,4 +1,4 @@
-"""Candidate transform lists (spec/ippm.md §2, worked example E3)."""
+"""Candidate transform lists (docs/ippm.md §2, worked example E3 in §12)."""
 
 from __future__ import annotations
 

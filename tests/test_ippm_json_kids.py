@@ -1,4 +1,4 @@
-"""JSON export, KIDs and the network rules (spec/ippm.md §7, §8, §13; E8, E9)."""
+"""JSON export, KIDs and the network rules (docs/ippm.md §7, §8, §13; E8, E9)."""
 
 from __future__ import annotations
 

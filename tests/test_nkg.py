@@ -405,17 +405,9 @@ def _malformed_cases():
         "bad layout": (_with(base, "/layout.txt", b"MEG:\tSQUIDmagic\nEEG:\tNone\n"), "layout"),
         "garbled layout": (_with(base, "/layout.txt", b"hello"), "layout"),
         "not utf-8": (_with(base, "/transforms.txt", b"\xff\xfe"), "UTF-8"),
-        "positive log p": (
-            _with(base, "/scalp/coo-data.bytes", np.abs(data).tobytes()),
-            "log10 p-values must be <= 0",
-        ),
         "zip bomb in data": (_with(base, "/scalp/coo-data.bytes", zero_bomb), "more than"),
         "zip bomb in channels": (_with(base, "/scalp/channels.txt", zero_bomb), "more than"),
         "zip bomb in version": (_with(base, "_metadata/format-version.txt", zero_bomb), "more than"),
-        "old p-values above 1": (
-            _with(old, "/scalp/coo-data.bytes", np.full(data.size, 5.0).tobytes()),
-            "<= 0",
-        ),
     }
     for member in [n for n, _ in base if n != "/layout.txt"]:
         cases[f"missing {member}"] = (_with(base, member, remove=True), "missing member")
@@ -442,6 +434,21 @@ def test_malformed_file_is_refused(case, tmp_path):
             load_expression_set(path)
     assert str(path) in str(info.value)
     assert info.value.file == str(path)
+
+
+def test_positive_values_load_as_the_reference_loads_them_with_a_warning_naming_the_file(tmp_path):
+    """Files whose values are above 0 (log10 p above 0, or old files' p-values above 1) are not damaged: the
+    reference loads them, keeping the values; so do we, warning once and naming the file."""
+    from kymata_core.entities.expression import PositiveLogPWarning
+
+    base = _valid_members()
+    coords, data = _coords_data(base)
+    path = tmp_path / "positive.nkg"
+    path.write_bytes(nkg._zipfile_bytes(_with(base, "/scalp/coo-data.bytes", np.abs(data).tobytes()), zipfile.ZIP_DEFLATED))
+    with pytest.warns(PositiveLogPWarning, match=str(path)):
+        es = load_expression_set(path)
+    loaded = es.coo("scalp")
+    assert np.all(loaded.data > 0) and sorted(loaded.data.tolist()) == sorted(np.abs(data).tolist())
 
 
 def test_the_base_of_the_malformed_cases_is_valid():

@@ -1,4 +1,4 @@
-"""Tests of the IPPM plot (spec/ippm.md §10 and E16) and ``kymata-core plot ippm``.
+"""Tests of the IPPM plot (docs/ippm.md §10 and E16) and ``kymata-core plot ippm``.
 
 Baselines: see tests/test_plot_expression.py (``KYMATA_REGENERATE_BASELINES=1``).
 """

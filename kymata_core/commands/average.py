@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from kymata_core.io.conditions import condition_arg
-from kymata_core.io.emeg import grand_average, write_evoked, write_source_estimate
+from kymata_core.io.emeg import grand_average, grand_average_projected, write_evoked, write_source_estimate
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,10 @@ Sensor space: each INPUT is an MNE evoked (or epochs) file, of which the first -
 of --condition are used, as the gridsearch uses them; repetition r of OUT is the mean of the
 participants' repetitions r. OUT is an evoked file (name it *-ave.fif). Source space: each INPUT is a source estimate (stem-lh.stc,
 stem-rh.stc, the stem, or stem-stc.h5); OUT is a stem or a -lh.stc/-rh.stc path, and both
-hemispheres are written. Every input must have the same channels (or vertices), sample rate and
-times.
+hemispheres are written. With --operators, each INPUT is an evoked file projected through its
+source operator (kymata-core operator) and the hexel time series are averaged (the operators must
+put every participant on one common subject). Every input must have the same channels (or
+vertices), sample rate and times.
 """
 
 
@@ -49,6 +51,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--n-reps", type=int, default=1, metavar="N", help="repetitions to keep, each averaged over participants (default 1)"
     )
+    parser.add_argument(
+        "--operators",
+        nargs="+",
+        type=Path,
+        metavar="OP.h5",
+        help="source space from sensor evokeds: the INPUTs are evoked files and these their source operators, "
+        "in the same order (all on one common subject)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output")
     parser.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT", help="EMEG files of the participants"
@@ -60,7 +70,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.space == "sensor" and not args.out.name.endswith(("-ave.fif", "_ave.fif")):
         raise ValueError(f"--out {args.out}: an evoked file name must end in -ave.fif")
-    average = grand_average(args.inputs, args.space, condition=condition_arg(args.condition), n_reps=args.n_reps)
+    condition = condition_arg(args.condition)
+    if args.operators:
+        if args.space != "source":
+            raise ValueError("--operators averages hexel time series: use it with --space source")
+        average = grand_average_projected(args.inputs, args.operators, condition=condition, n_reps=args.n_reps)
+    else:
+        average = grand_average(args.inputs, args.space, condition=condition, n_reps=args.n_reps)
     if args.space == "sensor":
         written = [write_evoked(average, args.out, overwrite=args.overwrite)]
     else:

@@ -67,6 +67,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="source space: only this hemisphere (default both); sensor space: 'scalp' or nothing",
     )
     io.add_argument(
+        "--operator",
+        type=Path,
+        metavar="PATH.h5",
+        help="source space from a sensor evoked: --emeg is the evoked file and this its source operator "
+        "(kymata-core operator); each chunk of hexels is formed on the fly",
+    )
+    io.add_argument(
         "--condition",
         action="append",
         metavar="NAME",
@@ -190,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     if args.transform_name and transform.name != args.transform_name:
         transform = Transform(args.transform_name, transform.values, transform.sample_rate)
     hemi = None if args.hemi == "scalp" else args.hemi
-    emeg = read_emeg(args.emeg, args.space, hemi=hemi, condition=condition_arg(args.condition))
+    emeg = read_emeg(args.emeg, args.space, hemi=hemi, condition=condition_arg(args.condition), operator=args.operator)
     transform = transform.resampled(_transform_rate(args, emeg.sample_rate, transform.sample_rate))
     log.info(
         "gridsearch of %r (%s) against %s: %d channels, %d reps, %d samples at %g Hz",
@@ -246,7 +253,7 @@ def provenance(args: argparse.Namespace, transform, emeg) -> dict[str, Any]:
     File names are stored without their directories so that the same inputs give the same bytes
     wherever they live; the sha256 identifies the content.
     """
-    emeg_files = emeg_input_files(args.emeg, args.space)
+    emeg_files = [args.emeg, args.operator] if args.operator else emeg_input_files(args.emeg, args.space)
     return {
         "command": "gridsearch",
         "kymata_core_version": kymata_core.__version__,
@@ -300,8 +307,20 @@ def estimate_memory_mb(args: argparse.Namespace) -> float:
     from kymata_core.io.emeg_shape import read_emeg_shape
 
     hemi = None if args.hemi == "scalp" else args.hemi
-    path = source_estimate_files(args.emeg)[0] if args.space == "source" else args.emeg
-    shape = read_emeg_shape(path, args.space, hemi)
+    condition = condition_arg(args.condition)
+    held = 0
+    if args.operator is not None:
+        from kymata_core.io.source_operator import read_source_operator_header
+
+        header = read_source_operator_header(args.operator)
+        sensors = read_emeg_shape(args.emeg, "sensor", None, condition)
+        shape = sensors._replace(n_channels=header.n_hexels(hemi))
+        # the sensor data and the operator's rows are held whole; hexels are formed a chunk at a time
+        held = 4 * len(header.channel_names) * (sensors.n_reps * sensors.n_times + shape.n_channels)
+    elif args.space == "source":
+        shape = read_emeg_shape(source_estimate_files(args.emeg)[0], args.space, hemi)
+    else:
+        shape = read_emeg_shape(args.emeg, args.space, hemi, condition)
     file_rate = args.transform_rate if args.transform_rate is not None else _npz_rate_only(args.transform)
     transform_rate = _transform_rate(args, shape.sample_rate, file_rate)
     estimate = estimate_gridsearch_memory(
@@ -314,8 +333,10 @@ def estimate_memory_mb(args: argparse.Namespace) -> float:
         emeg_sample_rate=shape.sample_rate,
         transform_sample_rate=transform_rate,
         memory_budget=_budget_bytes(args),
+        emeg_in_memory=args.operator is None,
+        emeg_itemsize=4 if args.operator is not None else 8,
     )
-    return estimate / 1024**2
+    return (estimate + held) / 1024**2
 
 
 def _npz_rate_only(path: Path) -> float:
@@ -357,6 +378,8 @@ def _check_args(args: argparse.Namespace) -> None:
         if args.hemi is None:
             raise ValueError("--space is required (or --hemi: scalp implies sensor space, lh and rh source space)")
         args.space = "sensor" if args.hemi == "scalp" else "source"
+    if args.operator is not None and args.space != "source":
+        raise ValueError("--operator makes source space from a sensor evoked: use it with --space source or --hemi lh/rh")
     if args.space == "sensor" and args.hemi in ("lh", "rh"):
         raise ValueError(
             f"--hemi {args.hemi} is for source space; sensor space takes --hemi scalp or nothing"
@@ -376,7 +399,9 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--resample must be positive or 'emeg', got {args.resample}")
     if args.out is not None and args.out.suffix != ".nkg":
         raise ValueError(f"--out {args.out}: the output must be an .nkg file")
-    if not args.emeg.exists() and not (args.space == "source" and source_estimate_files(args.emeg)):
+    if args.operator is not None and not args.operator.exists():
+        raise FileNotFoundError(f"source operator not found: {args.operator}")
+    if not args.emeg.exists() and not (args.space == "source" and not args.operator and source_estimate_files(args.emeg)):
         raise FileNotFoundError(f"EMEG file not found: {args.emeg}")
     if not args.transform.exists():
         raise FileNotFoundError(f"transform file not found: {args.transform}")

@@ -8,6 +8,11 @@ holding log10 p-values with fill value 0 (p = 1).
 Dense input is sparsified when a set is built: for every (channel, transform) only the entry at the
 latency with the smallest log10 p is kept (the earliest such latency on a tie), which is what the
 ``.nkg`` format stores. Sparse input is kept as given, so files written by other tools load exactly.
+
+Values above 0 (p > 1) are not p-values, but they are accepted, as the reference accepts any finite
+values (its own tests build sets from ``np.random.randn``): a set given any warns once
+(:class:`PositiveLogPWarning`), keeps them as given, and they never count as evidence (best points
+and plots look only at values below 0).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import copy as _copy
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple, Self, get_args
 
@@ -44,6 +50,18 @@ from kymata_core.io.layouts import Hemisphere, SensorLayout
 
 _InputDataArray = ArrayLike | sparse.SparseArray
 GroupedPoints = dict[str, list["ExpressionPoint"]]
+
+
+class PositiveLogPWarning(UserWarning):
+    """An ExpressionSet was given log10 p-values above 0 (p > 1): perhaps p-values, not their log10."""
+
+
+class NoLatenciesInRangeError(ValueError, IndexError):
+    """A latency window holds none of a set's latencies.
+
+    Both a ValueError (a bad argument) and an IndexError (what kymata-core raises), so code written
+    for either catches it.
+    """
 
 
 class ExpressionPoint(NamedTuple):
@@ -89,8 +107,9 @@ class ExpressionSet(ABC):
         Block name to data. Either a sequence with one (channel, latency) array per transform, or
         a single (channel, latency, transform) array; numpy arrays or sparse arrays. A dense array
         is sparsified (each channel and transform keeps its best latency only); a sparse array must
-        have fill value 0 and is kept as given. NaNs become 0 (p = 1) with one warning. The
-        caller's arrays are never modified.
+        have fill value 0 and is kept as given. NaNs become 0 (p = 1) with one warning. Values
+        above 0 are kept, with one :class:`PositiveLogPWarning` giving their number. The caller's
+        arrays are never modified.
     channel_coord_name : str
         Name of the channel dimension (``"hexel"`` or ``"sensor"``).
     channel_coord_dtype : dtype
@@ -101,8 +120,13 @@ class ExpressionSet(ABC):
     Raises
     ------
     ValueError
-        When arguments are inconsistent: shapes, duplicate names, unsorted latencies, positive
-        log10 p-values (which suggests p-values were passed), or a sparse fill value other than 0.
+        When arguments are inconsistent: shapes, duplicate names, unsorted latencies, or a sparse
+        fill value other than 0.
+
+    Warns
+    -----
+    PositiveLogPWarning
+        Once per set, when the data hold values above 0 (which suggests p-values were passed).
     """
 
     def __init__(
@@ -122,17 +146,14 @@ class ExpressionSet(ABC):
             )
         self._channel_coord_name = channel_coord_name
         shape_tl = (len(self._latencies), len(self._transforms))
-        nan_count = 0
+        counts = _ValueCounts()
         self._data: dict[str, xr.DataArray] = {}
         for block, raw_channels in channel_coord_values.items():
             channels = _validate_channels(raw_channels, channel_coord_dtype, block)
-            coo, nans = _to_coo(data_blocks[block], (len(channels), *shape_tl), block)
-            nan_count += nans
+            coo, block_counts = _to_coo(data_blocks[block], (len(channels), *shape_tl), block)
+            counts += block_counts
             self._data[block] = self._wrap(coo, channels)
-        if nan_count:
-            warnings.warn(
-                f"{nan_count} NaN log10 p-value(s) were stored as 0 (p = 1)", RuntimeWarning, stacklevel=3
-            )
+        _warn_about_values(counts)
 
     # --- construction helpers -------------------------------------------------------------------
 
@@ -193,6 +214,11 @@ class ExpressionSet(ABC):
         """A copy with latencies cropped to ``[latency_start, latency_stop]`` (inclusive, seconds).
 
         Use None for an open end.
+
+        Raises
+        ------
+        NoLatenciesInRangeError
+            If no latency of the set lies in the window; it is both a ValueError and an IndexError.
         """
         keep = np.ones(len(self._latencies), dtype=bool)
         if latency_start is not None:
@@ -200,7 +226,7 @@ class ExpressionSet(ABC):
         if latency_stop is not None:
             keep &= self._latencies <= latency_stop
         if not keep.any():
-            raise ValueError(
+            raise NoLatenciesInRangeError(
                 f"cropping to [{latency_start}, {latency_stop}] s leaves no latency "
                 f"(the set spans {self._latencies[0]} to {self._latencies[-1]} s)"
             )
@@ -367,9 +393,16 @@ class HexelExpressionSet(ExpressionSet):
         )
 
     def _with_blocks(self, transforms, latencies, channels, coos) -> HexelExpressionSet:
-        return HexelExpressionSet(
-            transforms, channels[BLOCK_LEFT], channels[BLOCK_RIGHT], latencies, coos[BLOCK_LEFT], coos[BLOCK_RIGHT]
-        )
+        with warnings.catch_warnings():  # positive values were reported when this set was built
+            warnings.simplefilter("ignore", PositiveLogPWarning)
+            return HexelExpressionSet(
+                transforms,
+                channels[BLOCK_LEFT],
+                channels[BLOCK_RIGHT],
+                latencies,
+                coos[BLOCK_LEFT],
+                coos[BLOCK_RIGHT],
+            )
 
     @property
     def hexels_left(self) -> NDArray[HexelDType]:
@@ -396,7 +429,8 @@ class HexelExpressionSet(ExpressionSet):
 
         For each channel, the transform whose minimum over latencies is smallest wins (the
         earliest in the set's transform order on a tie), at the earliest latency reaching that
-        minimum. Channels whose best p-value is 1 are omitted.
+        minimum. Only values below 0 count: channels whose best p-value is 1 (or, for values
+        above 0, more) are omitted.
         """
         return self._best_points(BLOCK_LEFT), self._best_points(BLOCK_RIGHT)
 
@@ -456,7 +490,7 @@ class SensorExpressionSet(ExpressionSet):
             _warn_if_sensors_not_in_layout(self.sensors, sensor_layout)
 
     def _with_blocks(self, transforms, latencies, channels, coos) -> SensorExpressionSet:
-        with warnings.catch_warnings():  # the layout was checked when this set was built
+        with warnings.catch_warnings():  # layout and positive values were reported when this set was built
             warnings.simplefilter("ignore")
             return SensorExpressionSet(
                 transforms,
@@ -687,24 +721,56 @@ def _validate_channels(values: Sequence, dtype, block: str) -> NDArray:
     return channels
 
 
-def _to_coo(data: Any, shape: tuple[int, int, int], block: str) -> tuple[sparse.COO, int]:
-    """Convert one block's input to a canonical COO array and count NaNs (which become fill)."""
+@dataclass(frozen=True)
+class _ValueCounts:
+    """How many NaNs and how many values above 0 one input held."""
+
+    nans: int = 0
+    positives: int = 0
+
+    def __add__(self, other: _ValueCounts) -> _ValueCounts:
+        return _ValueCounts(self.nans + other.nans, self.positives + other.positives)
+
+
+def _count_values(values: NDArray) -> _ValueCounts:
+    return _ValueCounts(nans=int(np.isnan(values).sum()), positives=int((values > 0).sum()))
+
+
+def _warn_about_values(counts: _ValueCounts) -> None:
+    """One warning for NaNs and one for values above 0, for a whole set (stack: caller → subclass → here)."""
+    if counts.nans:
+        warnings.warn(
+            f"{counts.nans} NaN log10 p-value(s) were stored as 0 (p = 1)", RuntimeWarning, stacklevel=4
+        )
+    if counts.positives:
+        warnings.warn(
+            f"{counts.positives} log10 p-value(s) are above 0 (p > 1) and are kept as given; "
+            "were p-values passed instead of their log10?",
+            PositiveLogPWarning,
+            stacklevel=4,
+        )
+
+
+def _to_coo(data: Any, shape: tuple[int, int, int], block: str) -> tuple[sparse.COO, _ValueCounts]:
+    """Convert one block's input to a canonical COO array, counting NaNs (which become fill) and values above 0."""
     n_channels, n_latencies, n_transforms = shape
     if data is None:
         if n_channels:
             raise ValueError(f"block {block!r}: no data given for {n_channels} channels")
-        return empty_coo(shape), 0
+        return empty_coo(shape), _ValueCounts()
     if isinstance(data, list | tuple):
         if len(data) != n_transforms:
             raise ValueError(f"block {block!r}: {len(data)} data arrays for {n_transforms} transforms")
         parts = [_to_coo(_with_transform_axis(d), (n_channels, n_latencies, 1), block) for d in data]
         coords = []
-        for t, (part, _) in enumerate(parts):
+        counts = _ValueCounts()
+        for t, (part, part_counts) in enumerate(parts):
             c = part.coords.copy()
             c[2] = t
             coords.append(c)
+            counts += part_counts
         coo = make_coo(np.concatenate(coords, axis=1), np.concatenate([p.data for p, _ in parts]), shape)
-        return coo, sum(nans for _, nans in parts)
+        return coo, counts
     data = _with_transform_axis(data) if n_transforms == 1 else data
     if isinstance(data, sparse.SparseArray):
         return _sparse_to_coo(data, shape, block)
@@ -724,45 +790,38 @@ def _check_shape(actual: tuple, shape: tuple, block: str) -> None:
         )
 
 
-def _check_no_positive(values: NDArray, block: str) -> None:
-    if values.size and np.nanmax(values) > 0:
-        raise ValueError(
-            f"block {block!r}: log10 p-values must be <= 0, found {np.nanmax(values):g}; "
-            "were p-values passed instead of their log10?"
-        )
-
-
-def _dense_to_coo(values: NDArray, shape: tuple[int, int, int], block: str) -> tuple[sparse.COO, int]:
+def _dense_to_coo(
+    values: NDArray, shape: tuple[int, int, int], block: str
+) -> tuple[sparse.COO, _ValueCounts]:
     _check_shape(values.shape, shape, block)
     if not np.issubdtype(values.dtype, np.number):
         raise ValueError(f"block {block!r}: data must be numeric, got dtype {values.dtype}")
     values = values.astype(LogPDType, copy=False)
-    nan_mask = np.isnan(values)
-    nans = int(nan_mask.sum())
-    if nans:
-        values = np.where(nan_mask, 0.0, values)  # a new array: the caller's is left alone
-    _check_no_positive(values, block)
+    counts = _count_values(values)
+    if counts.nans:
+        values = np.where(np.isnan(values), 0.0, values)  # a new array: the caller's is left alone
     if 0 in shape:
-        return empty_coo(shape), nans
+        return empty_coo(shape), counts
     best_latency = np.argmin(values, axis=1)  # (channel, transform): first latency at the minimum
     best_value = np.take_along_axis(values, best_latency[:, None, :], axis=1)[:, 0, :]
-    channel, transform = np.nonzero(best_value < 0)
+    # a row's minimum is kept even when it is above 0 (as the reference does); 0 is the fill value
+    channel, transform = np.nonzero(best_value != 0)
     coords = np.stack([channel, best_latency[channel, transform], transform]).astype(np.int64)
-    return make_coo(coords, best_value[channel, transform], shape), nans
+    return make_coo(coords, best_value[channel, transform], shape), counts
 
 
-def _sparse_to_coo(array: sparse.SparseArray, shape: tuple[int, int, int], block: str) -> tuple[sparse.COO, int]:
+def _sparse_to_coo(
+    array: sparse.SparseArray, shape: tuple[int, int, int], block: str
+) -> tuple[sparse.COO, _ValueCounts]:
     coo = sparse.COO(array) if not isinstance(array, sparse.COO) else array
     _check_shape(coo.shape, shape, block)
     if not (coo.fill_value == 0):
         raise ValueError(f"block {block!r}: sparse data must have fill value 0 (p = 1), got {coo.fill_value}")
     values = coo.data.astype(LogPDType, copy=True)
-    nan_mask = np.isnan(values)
-    nans = int(nan_mask.sum())
-    values[nan_mask] = 0.0
-    _check_no_positive(values, block)
+    counts = _count_values(values)
+    values[np.isnan(values)] = 0.0
     keep = values != 0
-    return make_coo(coo.coords[:, keep], values[keep], shape), nans
+    return make_coo(coo.coords[:, keep], values[keep], shape), counts
 
 
 def _take(coo: sparse.COO, axis: int, indices: NDArray[np.intp]) -> sparse.COO:

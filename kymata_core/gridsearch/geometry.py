@@ -14,11 +14,11 @@ from kymata_core.gridsearch.memory import split_geometry
 
 
 class SplitWindows:
-    """The EMEG windows of every split, checked to lie inside the recording (spec steps 2 and 8).
+    """The EMEG windows of every split, checked to lie inside the recording (docs/gridsearch.md, steps 2 and 8).
 
     Split ``i`` starts ``i * L`` transform samples into the stimulus, ``i * L * d`` EMEG samples: the
     same instant at every rate, including rates that are not whole numbers of samples per
-    ``seconds_per_split`` (spec step 2, revised). Where ``f * seconds_per_split`` is a whole multiple of
+    ``seconds_per_split`` (docs/gridsearch.md, step 2, "Exact alignment"). Where ``f * seconds_per_split`` is a whole multiple of
     ``d`` this is the reference's ``round(i * f * seconds_per_split)``, so its numbers do not change.
 
     Parameters
@@ -36,7 +36,7 @@ class SplitWindows:
     Attributes
     ----------
     d, n_window, n_lat : int
-        Down-sampling factor, window samples and latencies (``W`` and ``L`` of the spec).
+        Down-sampling factor, window samples and latencies (``W`` and ``L`` of docs/gridsearch.md, "Geometry").
     split_period : int
         EMEG samples from one split's start to the next (``L * d``).
     starts : int array (n_splits,)

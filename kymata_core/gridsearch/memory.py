@@ -68,7 +68,7 @@ def aligned_chunk_size(chunk_size: int, n_window: int, n_splits_total: int) -> i
 
 
 def split_geometry(seconds_per_split: float, emeg_sample_rate: float, transform_sample_rate: float) -> tuple[int, int, int]:
-    """``(d, W, L)``: down-sampling factor, window samples and latencies (spec, top of *Steps*).
+    """``(d, W, L)``: down-sampling factor, window samples and latencies (docs/gridsearch.md, "Geometry").
 
     A split lasts ``L * d`` EMEG samples, ``L * d / emeg_sample_rate`` seconds: ``seconds_per_split``
     rounded down to a whole number of transform samples.

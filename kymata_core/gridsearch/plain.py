@@ -1,4 +1,4 @@
-"""The gridsearch: evidence that EMEG follows a transform, per channel and latency (spec/gridsearch.md).
+"""The gridsearch: evidence that EMEG follows a transform, per channel and latency (docs/gridsearch.md).
 
 Channels are streamed in chunks sized from a memory budget (chunks run in ``n_jobs`` threads).
 Within a chunk, each channel's splits are taken in cache-sized blocks: the block's EMEG windows are
@@ -99,7 +99,7 @@ class GridsearchPlan:
     def window_index(self) -> NDArray[np.intp]:
         """(S, W) indices of every window's samples in one channel's ``(n_reps, t_hi - t_lo)`` rows, flattened.
 
-        Window ``s`` is split ``s % n_splits`` of repetition ``s // n_splits`` (spec step 2).
+        Window ``s`` is split ``s % n_splits`` of repetition ``s // n_splits`` (docs/gridsearch.md, step 2).
         """
         split = np.arange(self.n_total) % self.n_splits
         rep = np.arange(self.n_total) // self.n_splits
@@ -110,7 +110,7 @@ class GridsearchPlan:
 def _transform_spectra(
     transform: Transform, n_splits: int, n_lat: int, n_window: int, seconds_per_split: float
 ) -> NDArray[np.complex64]:
-    """Conjugate spectra (n_splits, W//2+1) of the normalised transform splits (spec step 1)."""
+    """Conjugate spectra (n_splits, W//2+1) of the normalised transform splits (docs/gridsearch.md, step 1)."""
     values = np.asarray(transform.values)
     nan_at = np.flatnonzero(np.isnan(values))
     if nan_at.size:
@@ -197,7 +197,7 @@ def _normalise_rows(x: NDArray[np.float32]) -> None:
 
 
 def _window_sigma(x: NDArray[np.float32], n_lat: int, out: NDArray[np.float32]) -> NDArray[np.float32]:
-    """sigma (rows, L): centred norm of ``x[:, l:l+L]`` (spec step 3); 1 where that norm is 0.
+    """sigma (rows, L): centred norm of ``x[:, l:l+L]`` (docs/gridsearch.md, step 3); 1 where that norm is 0.
 
     Sliding sums in float64: ``S[0]`` directly, then ``S[l] = S[l-1] + x[l+L-1] - x[l-1]`` as one
     cumulative sum over the differences (half the length of a cumulative sum over the window).
@@ -343,7 +343,7 @@ def do_gridsearch(
     progress: bool | str | None = None,
     sensor_sides: Mapping[str, str] | None = None,
 ) -> ExpressionSet | tuple[ExpressionSet, NDArray[np.float64]]:
-    """Gridsearch of one transform against EMEG at every channel and latency (spec/gridsearch.md).
+    """Gridsearch of one transform against EMEG at every channel and latency (docs/gridsearch.md).
 
     Parameters
     ----------
@@ -358,13 +358,13 @@ def do_gridsearch(
         the first ``len(left)`` rows being the left hemisphere; either list may be empty.
     channel_space : {'sensor', 'source'}
     start_latency, emeg_t_start, stimulus_shift_correction, stimulus_delivery_latency, emeg_sample_rate
-        As in the spec (seconds, seconds per second, Hz).
+        As in docs/gridsearch.md, "Inputs" (seconds, seconds per second, Hz).
     emeg_layout : SensorLayout, optional
         Passed to the SensorExpressionSet as its ``sensor_layout``.
     plot_location : Path, optional
         Directory or ``.png`` path for the top-five plot.
     n_derangements, seconds_per_split, n_splits, n_reps
-        As in the spec.
+        As in docs/gridsearch.md, "Inputs".
     plot_top_five_channels : bool
         Save the log p and mean-z curves of the five most significant channels to ``plot_location``.
     overwrite : bool
@@ -379,7 +379,7 @@ def do_gridsearch(
         Threads: chunks are processed ``n_jobs`` at a time, each with ``budget / n_jobs`` bytes.
         The result does not depend on ``n_jobs``.
     exact_t : bool
-        Use the t distribution for every cell (default: the reference's rule, see the spec step 7).
+        Use the t distribution for every cell (default: the reference's rule, see docs/gridsearch.md, step 7).
     dense_out : path, optional
         Write the dense log10 p (channels × latencies) to this HDF5 file.
     return_dense : bool

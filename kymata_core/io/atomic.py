@@ -72,9 +72,46 @@ def atomic_write(
         raise
 
 
+@contextmanager
+def atomic_path(path: str | os.PathLike, overwrite: bool = False, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``path`` for a library that writes files by name; renamed to ``path`` when
+    the ``with`` block ends cleanly (see :func:`atomic_write` for the guarantees).
+
+    Parameters
+    ----------
+    path : path-like
+        The final file name. Its directory is created if missing.
+    overwrite : bool
+        Replace an existing file at ``path``; otherwise refuse with FileExistsError.
+    suffix : str
+        The temporary name's ending, for libraries that check it (MNE wants ``-ave.fif``); it must end in
+        ``.tmp`` or the library's own ending.
+    """
+    target = Path(path)
+    if not overwrite and target.exists():
+        raise FileExistsError(f"{target} already exists (pass overwrite=True to replace it)")
+    directory = target.parent if str(target.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(directory, target.name)
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=f".tmp{suffix}" if suffix != ".tmp" else suffix)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        if not overwrite and target.exists():
+            raise FileExistsError(f"{target} appeared while it was being written; not replacing it")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _remove_stale_temporaries(directory: Path, name: str) -> None:
     """Remove temporary files a killed writer of ``name`` left behind (they never carry the final name)."""
-    for stale in directory.glob(f".{glob_escape(name)}.*.tmp"):
+    for stale in directory.glob(f".{glob_escape(name)}.*.tmp*"):
         try:
             stale.unlink()
         except FileNotFoundError:

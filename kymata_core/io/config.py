@@ -14,7 +14,11 @@ PathType = str | os.PathLike
 FileType = IO
 
 DATA_ROOT_ENV_VAR = "KYMATA_DATA_ROOT"
-_DEFAULT_LOCAL_ROOT = "./data"
+DATA_DIR_NAME = "kymata-core-data"
+STUDY_DATA_DIR_NAME = "emeg_study_data"
+CBU_ROOT = "/imaging/projects/cbu/kymata/data/"
+CBU_LOCAL_ROOT = "//cbsu/data/imaging/projects/cbu/kymata/data/"
+_CBU_ROOTS = {"cbu": CBU_ROOT, "cbu-local": CBU_LOCAL_ROOT}
 
 
 def load_config(config_location: PathType | FileType) -> dict:
@@ -74,28 +78,66 @@ def modify_param_config(config_location: PathType, key: str, value: Any) -> None
 
 
 def get_root_dir(config: dict) -> str:
-    """The data root directory named by ``config["data_location"]``.
+    """The data root directory named by ``config["data_location"]``, as kymata-core names them.
 
-    ``config["data_locations"]`` (optional) maps location names to directories. ``"local"``
-    always exists: unless ``data_locations`` names it, it is ``$KYMATA_DATA_ROOT`` or, when that is
-    not set, ``./data``.
+    * ``"local"``: the ``emeg_study_data`` folder of the data root, with a trailing separator.
+      The data root is ``$KYMATA_DATA_ROOT`` when set; otherwise the first existing
+      ``kymata-core-data`` folder in the working directory, ``~/Documents`` or ``~``; otherwise
+      ``kymata-core-data`` in the working directory (not created here).
+    * ``"cbu"``: ``/imaging/projects/cbu/kymata/data/``, the CBU imaging share.
+    * ``"cbu-local"``: ``//cbsu/data/imaging/projects/cbu/kymata/data/``, the same share seen
+      from a CBU workstation.
+
+    ``config["data_locations"]`` (optional, not in kymata-core) maps location names to
+    directories; a name given there takes that directory instead, and new names may be added.
+
+    Parameters
+    ----------
+    config : dict
+        The configuration, holding ``data_location``.
+
+    Returns
+    -------
+    str
+        The root directory.
 
     Raises
     ------
     KeyError
         If the config has no ``data_location``.
     ValueError
-        If ``data_location`` is not one of the known location names (the message lists them).
+        If ``data_location`` is not ``local``, ``cbu``, ``cbu-local`` or a name in
+        ``data_locations`` (the message lists the names allowed).
     """
     if "data_location" not in config:
         raise KeyError("the configuration has no 'data_location' key")
-    locations = config.get("data_locations") or {}
-    if not isinstance(locations, dict):
-        raise ValueError(f"'data_locations' must map names to directories, got {type(locations).__name__}")
+    locations = _named_locations(config)
     name = config["data_location"]
     if name in locations:
         return str(locations[name])
     if name == "local":
-        return os.environ.get(DATA_ROOT_ENV_VAR) or _DEFAULT_LOCAL_ROOT
-    allowed = sorted({"local", *map(str, locations)})
+        return os.path.join(_data_root(), STUDY_DATA_DIR_NAME, "")
+    if name in _CBU_ROOTS:
+        return _CBU_ROOTS[name]
+    allowed = sorted({"local", *_CBU_ROOTS, *map(str, locations)})
     raise ValueError(f"unknown data_location {name!r}; allowed values: {', '.join(allowed)}")
+
+
+def _named_locations(config: dict) -> dict:
+    locations = config.get("data_locations") or {}
+    if not isinstance(locations, dict):
+        raise ValueError(f"'data_locations' must map names to directories, got {type(locations).__name__}")
+    return locations
+
+
+def _data_root() -> str:
+    """``$KYMATA_DATA_ROOT``, else the first existing default data folder, else the one in the working directory."""
+    from_env = os.environ.get(DATA_ROOT_ENV_VAR)
+    if from_env:
+        return from_env
+    candidates = [
+        Path.cwd() / DATA_DIR_NAME,
+        Path.home() / "Documents" / DATA_DIR_NAME,
+        Path.home() / DATA_DIR_NAME,
+    ]
+    return str(next((c for c in candidates if c.is_dir()), candidates[0]))

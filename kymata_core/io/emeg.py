@@ -365,17 +365,66 @@ def _read_stc_h5(path: Path, hemi: str | None) -> tuple[NDArray[np.float32], lis
 
 
 def read_emeg(
-    path: str | os.PathLike, channel_space: str, hemi: str | None = None, *, condition: Condition = None
+    path: str | os.PathLike,
+    channel_space: str,
+    hemi: str | None = None,
+    *,
+    condition: Condition = None,
+    operator: str | os.PathLike | None = None,
 ) -> EMEGData:
     """Read EMEG for ``channel_space`` ``"sensor"`` (evoked or epochs FIF, the chosen ``condition``) or
-    ``"source"`` (stc pair or h5)."""
+    ``"source"``: a source estimate (stc pair or h5), or, with ``operator``, the evoked ``path`` projected
+    through that source operator (:func:`read_projected_sources`)."""
     if channel_space == "sensor":
         if hemi not in (None, "scalp"):
             raise ValueError(f"hemi {hemi!r} makes no sense in sensor space (use none, or 'scalp')")
         return read_evoked(path, condition=condition)
     if channel_space == "source":
+        if operator is not None:
+            return read_projected_sources(path, operator, hemi=hemi, condition=condition)
         return read_source_estimate(path, hemi=hemi)
     raise ValueError(f"channel space must be 'sensor' or 'source', got {channel_space!r}")
+
+
+def read_projected_sources(
+    evoked_path: str | os.PathLike,
+    operator_path: str | os.PathLike,
+    *,
+    hemi: str | None = None,
+    condition: Condition = None,
+) -> EMEGData:
+    """Hexel time series of an evoked file through a source operator, formed a chunk at a time.
+
+    Reads the evoked's chosen condition and the operator's rows of ``hemi`` (both hemispheres if None);
+    ``values`` is a :class:`~kymata_core.io.projected.ProjectedSources`, which the gridsearch reads in
+    chunks of hexels.
+
+    Raises
+    ------
+    SourceOperatorError
+        If the evoked lacks (or marks bad) a channel the operator was built for.
+    """
+    from kymata_core.io.projected import ProjectedSources
+    from kymata_core.io.source_operator import SourceOperatorError, read_source_operator
+
+    sensors = read_evoked(evoked_path, condition=condition)
+    operator = read_source_operator(operator_path, hemi=hemi)
+    missing = [name for name in operator.channel_names if name not in sensors.channel_names]
+    if missing:
+        raise SourceOperatorError(
+            f"{evoked_path} lacks {len(missing)} channel(s) (or marks them bad) that the source operator "
+            f"{operator_path} was built for: {missing[:8]}; rebuild the operator from this evoked"
+        )
+    rows = [sensors.channel_names.index(name) for name in operator.channel_names]
+    return EMEGData(
+        values=ProjectedSources(operator.matrix, sensors.values[rows]),
+        channel_names=[list(operator.vertices[0]), list(operator.vertices[1])],
+        sample_rate=sensors.sample_rate,
+        t_start=sensors.t_start,
+        channel_space="source",
+        sensor_layout=None,
+        source=Path(evoked_path),
+    )
 
 
 def source_estimate_files(path_or_stem: str | os.PathLike) -> list[Path]:
@@ -506,6 +555,73 @@ def grand_average(
         info=info,
         conditions=first.conditions[:n_reps] if first.conditions else None,
         sensor_sides=sides,
+    )
+
+
+def grand_average_projected(
+    evoked_paths: Sequence[str | os.PathLike],
+    operator_paths: Sequence[str | os.PathLike],
+    *,
+    condition: Condition = None,
+    n_reps: int = 1,
+) -> EMEGData:
+    """The participants' hexel time series (evoked through each one's source operator), averaged.
+
+    Repetition ``r`` is the mean over participants of their repetition ``r``, as :func:`grand_average`.
+    Every operator must put its hexels on the same subject (the morph target), with the same hexels.
+    The average is held in memory (hexels × repetitions × samples, float32); one participant's data at
+    a time besides.
+
+    Raises
+    ------
+    ValueError
+        Naming the operator that is morphed differently, on another subject or other hexels, or the
+        evoked file whose rate or times differ.
+    """
+    from kymata_core.io.source_operator import read_source_operator_header
+
+    if len(evoked_paths) != len(operator_paths) or not evoked_paths:
+        raise ValueError(
+            f"grand_average_projected needs one source operator per evoked file, got {len(operator_paths)} "
+            f"for {len(evoked_paths)}"
+        )
+    headers = [read_source_operator_header(p) for p in operator_paths]
+    first_header = headers[0]
+    for path, header in zip(operator_paths[1:], headers[1:], strict=True):
+        if header.morphed != first_header.morphed or header.subject != first_header.subject:
+            def describe(h):
+                return f"{'morphed to' if h.morphed else 'unmorphed, on'} {h.subject!r}"
+
+            raise ValueError(
+                f"{path} is {describe(header)} but {operator_paths[0]} is {describe(first_header)}: the group average "
+                "needs every participant's hexels on one common subject (morph them all to it)"
+            )
+    total, first = None, None
+    for evoked, operator in zip(evoked_paths, operator_paths, strict=True):
+        data = read_projected_sources(evoked, operator, condition=condition)
+        if data.n_reps < n_reps:
+            raise ValueError(f"{evoked}: {data.n_reps} repetition(s) of {describe_condition(condition)}, but n_reps is {n_reps}")
+        if first is None:
+            first = data
+            total = np.zeros((data.n_channels, n_reps, data.n_times), dtype=np.float64)
+        elif data.channel_names != first.channel_names:
+            raise ValueError(f"{operator}: hexels differ from {operator_paths[0]}")
+        elif data.sample_rate != first.sample_rate or data.n_times != first.n_times or not np.isclose(data.t_start, first.t_start):
+            raise ValueError(
+                f"{evoked}: sample rate or times differ from {evoked_paths[0]} ({data.n_times} samples at "
+                f"{data.sample_rate:g} Hz from {data.t_start:g} s vs {first.n_times} at {first.sample_rate:g} Hz from "
+                f"{first.t_start:g} s)"
+            )
+        total += data.values[:, :n_reps, :]
+    assert first is not None and total is not None
+    return EMEGData(
+        values=(total / len(evoked_paths)).astype(np.float32),
+        channel_names=first.channel_names,
+        sample_rate=first.sample_rate,
+        t_start=first.t_start,
+        channel_space="source",
+        sensor_layout=None,
+        source=Path(evoked_paths[0]),
     )
 
 

@@ -1,4 +1,4 @@
-"""Reading and writing ExpressionSets as ``.nkg`` files (ZIP archives; see ``spec/nkg-format.md``).
+"""Reading and writing ExpressionSets as ``.nkg`` files (ZIP archives; see ``docs/nkg-format.md``).
 
 Every format version the reference implementation wrote (0.1 to 0.5) is read; 0.5 is written.
 Written files are byte-for-byte deterministic: the same ExpressionSet (and provenance) always gives

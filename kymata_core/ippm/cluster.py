@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,64 @@ from numpy.typing import NDArray
 _EPS = 1e-9  # absorbs float error at bin edges: 0.150 / 0.025 is bin 6, not 5
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+MIN_LATENCY_FLOOR_S = 0.001
+"""The smallest s.d. floor (seconds) of the default GMM ``reg_covar``: 1 ms, i.e. 1e-6 s².
+
+It applies when the latency step is finer than 1 ms or cannot be found, so no grid gets a smaller
+floor than scikit-learn's own default of 1e-6.
+"""
+
+_LATENCY_DECIMALS = 9  # latencies and their gaps are compared to 1 ns, which absorbs float error
+
+
+def latency_step(latencies: Iterable[float] | NDArray) -> float | None:
+    """The step of the grid that ``latencies`` (seconds) lie on.
+
+    Parameters
+    ----------
+    latencies : iterable of float
+        Latencies in seconds, in any order, repeats allowed.
+
+    Returns
+    -------
+    float or None
+        The smallest gap between distinct latencies, both rounded to 1 ns (so 0.131 − 0.130 is
+        0.001 exactly), or None when there are fewer than two distinct latencies.
+    """
+    distinct = np.unique(np.round(np.asarray(list(latencies), dtype=np.float64), _LATENCY_DECIMALS))
+    if distinct.size < 2:
+        return None
+    return float(np.round(np.diff(distinct).min(), _LATENCY_DECIMALS))
+
+
+def latency_step_of_features(X: NDArray) -> float | None:
+    """:func:`latency_step` of column 0 (latency) of a feature matrix."""
+    X = np.asarray(X, dtype=np.float64)
+    return latency_step(X[:, 0]) if X.ndim == 2 and X.shape[0] else None
+
+
+def default_reg_covar(step: float | None) -> float:
+    """The GMM variance floor (s²) for latencies on a grid of ``step`` seconds: ``max(step, 1 ms)²``.
+
+    A latency known only to the nearest grid point is uncertain by about one step, so no cluster is
+    given a standard deviation below one step. With a smaller floor, a peak spread over a few grid
+    latencies looks to BIC like one spike per latency, and is split (docs/ippm-denoisers.md has the
+    measurements). ``None`` (no step known) gives ``MIN_LATENCY_FLOOR_S²``.
+
+    Parameters
+    ----------
+    step : float or None
+        Latency step in seconds, e.g. from :func:`latency_step`.
+
+    Returns
+    -------
+    float
+        The floor in s², as :class:`sklearn.mixture.GaussianMixture` ``reg_covar``.
+    """
+    if step is None or not np.isfinite(step) or step <= 0:
+        return MIN_LATENCY_FLOOR_S**2
+    return max(float(step), MIN_LATENCY_FLOOR_S) ** 2
 
 
 def _check_positive(name: str, value: Any) -> None:
@@ -127,9 +186,24 @@ class GMMClusterer:
     """Gaussian mixtures with k = 1 … ``number_of_clusters_upper_bound`` (inclusive), the best by BIC
     (or AIC); labels from ``predict``, no noise.
 
-    ``reg_covar`` (s², default 1e-6: a 1 ms floor on the s.d.) is added to the variances. On a
-    latency grid coarser than ~2 ms, a peak spread over several grid steps looks like several
-    spikes to BIC; a floor near the grid step (e.g. 1e-5 to 2.5e-5 for 5 ms) keeps it whole.
+    Parameters
+    ----------
+    number_of_clusters_upper_bound : int
+        The largest k tried.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    max_iter, n_init : int
+        EM iterations, and k-means initialisations per k.
+    init_params : str
+        As :class:`sklearn.mixture.GaussianMixture`.
+    random_state : int or None
+        Seed of every fit.
+    should_evaluate_using_aic : bool
+        Choose k by AIC instead of BIC.
+    reg_covar : float or None
+        Floor added to the variances, in s² (latency is in seconds). None (the default) ties it to
+        the latency step Δ: ``max(Δ, 1 ms)²`` (see :func:`default_reg_covar`), with Δ given to
+        :meth:`fit_predict` or, failing that, the smallest gap between the latencies in ``X``. A
+        given value is used as is, whatever the step.
     """
 
     def __init__(
@@ -141,10 +215,11 @@ class GMMClusterer:
         init_params: str = "kmeans",
         random_state: int | None = 0,
         should_evaluate_using_aic: bool = False,
-        reg_covar: float = 1e-6,
+        reg_covar: float | None = None,
     ):
         _check_count("number_of_clusters_upper_bound", number_of_clusters_upper_bound)
-        _check_positive("reg_covar", reg_covar)
+        if reg_covar is not None:
+            _check_positive("reg_covar", reg_covar)
         if covariance_type not in COVARIANCE_TYPES:
             raise ValueError(
                 f"covariance_type must be one of {list(COVARIANCE_TYPES)}, got {covariance_type!r}"
@@ -158,9 +233,42 @@ class GMMClusterer:
         self.init_params = init_params
         self.random_state = random_state
         self.should_evaluate_using_aic = bool(should_evaluate_using_aic)
-        self.reg_covar = float(reg_covar)
+        self.reg_covar = None if reg_covar is None else float(reg_covar)
 
-    def fit_predict(self, X: NDArray) -> NDArray[np.int64]:
+    def reg_covar_for(self, X: NDArray, latency_step: float | None = None) -> float:
+        """The variance floor (s²) a fit of ``X`` uses: the given ``reg_covar``, else the step's.
+
+        Parameters
+        ----------
+        X : array of shape (n, d)
+            Features; column 0 is latency in seconds.
+        latency_step : float, optional
+            The latency grid step in seconds; inferred from column 0 of ``X`` when not given.
+
+        Returns
+        -------
+        float
+        """
+        if self.reg_covar is not None:
+            return self.reg_covar
+        if latency_step is None:
+            latency_step = latency_step_of_features(X)
+        return default_reg_covar(latency_step)
+
+    def fit_predict(self, X: NDArray, latency_step: float | None = None) -> NDArray[np.int64]:
+        """One label per row of ``X``: the components of the best mixture.
+
+        Parameters
+        ----------
+        X : array of shape (n, d)
+            Features; column 0 is latency in seconds.
+        latency_step : float, optional
+            The latency grid step (seconds) the default ``reg_covar`` is tied to.
+
+        Returns
+        -------
+        array of int
+        """
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import GaussianMixture
         from threadpoolctl import threadpool_limits
@@ -168,6 +276,7 @@ class GMMClusterer:
         X = np.asarray(X, dtype=np.float64)
         if len(X) == 1:
             return np.zeros(1, dtype=np.int64)
+        reg_covar = self.reg_covar_for(X, latency_step)
         best_model, best_score = None, np.inf
         # one thread: k-means initialisation on a few hundred points is slower with a thread pool
         with warnings.catch_warnings(), threadpool_limits(1):
@@ -180,7 +289,7 @@ class GMMClusterer:
                     n_init=self.n_init,
                     init_params=self.init_params,
                     random_state=self.random_state,
-                    reg_covar=self.reg_covar,
+                    reg_covar=reg_covar,
                 ).fit(X)
                 score = model.aic(X) if self.should_evaluate_using_aic else model.bic(X)
                 if best_model is None or score < best_score:

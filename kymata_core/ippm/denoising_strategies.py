@@ -1,7 +1,7 @@
 """Denoising strategies: threshold the best points of an ExpressionSet, cluster each transform's
 significant points by latency, and keep each cluster's most significant point.
 
-Every latency parameter is in seconds; latency is never rescaled. See ``spec/ippm.md`` §4–§5.
+Every latency parameter is in seconds; latency is never rescaled. See ``docs/ippm.md`` §4–§5 and ``docs/ippm-denoisers.md``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from kymata_core.ippm.cluster import (
     GMMClusterer,
     MaxPoolClusterer,
     MeanShiftClusterer,
+    latency_step,
 )
 from kymata_core.math.probability import p_threshold_for_sigmas, sidak_correct
 
@@ -134,14 +135,15 @@ class DenoisingStrategy:
         set's transform order and the result does not depend on channel order.
         """
         thr = self.logp_threshold(es)
+        step = latency_step(es.latencies)
         if isinstance(es, HexelExpressionSet):
             left, right = es.best_transforms()
             return (
-                self._denoise_block(canonical_order(left, es.transforms), thr),
-                self._denoise_block(canonical_order(right, es.transforms), thr),
+                self._denoise_block(canonical_order(left, es.transforms), thr, step),
+                self._denoise_block(canonical_order(right, es.transforms), thr, step),
             )
         if isinstance(es, SensorExpressionSet):
-            return self._denoise_block(canonical_order(es.best_transforms(), es.transforms), thr)
+            return self._denoise_block(canonical_order(es.best_transforms(), es.transforms), thr, step)
         raise NotImplementedError(f"Denoising is not implemented for {type(es).__name__}")
 
     def merge_and_denoise(self, es: HexelExpressionSet) -> list[ExpressionPoint]:
@@ -150,7 +152,9 @@ class DenoisingStrategy:
             raise TypeError(f"merge_and_denoise needs a HexelExpressionSet, got {type(es).__name__}")
         thr = self.logp_threshold(es)
         left, right = es.best_transforms()
-        return self._denoise_block(canonical_order([*left, *right], es.transforms), thr)
+        return self._denoise_block(
+            canonical_order([*left, *right], es.transforms), thr, latency_step(es.latencies)
+        )
 
     def denoise_points(
         self, points: Sequence[ExpressionPoint], logp_threshold: float | None = None
@@ -159,15 +163,19 @@ class DenoisingStrategy:
 
         Without ``logp_threshold``, only ``exclude_logp_vals_above`` applies (a list has no
         comparison count, so an explicit sigma threshold raises ValueError); with neither, no
-        threshold is applied.
+        threshold is applied. The latency step (for GMM's default variance floor) is the smallest
+        gap between the latencies of all the given points, significant or not.
         """
         if logp_threshold is None:
             logp_threshold = self._threshold_for_points()
-        return self._denoise_block(list(points), logp_threshold)
+        points = list(points)
+        return self._denoise_block(points, logp_threshold, latency_step(p.latency for p in points))
 
     # --- the algorithm --------------------------------------------------------------------------
 
-    def _denoise_block(self, points: list[ExpressionPoint], thr: float | None) -> list[ExpressionPoint]:
+    def _denoise_block(
+        self, points: list[ExpressionPoint], thr: float | None, step: float | None = None
+    ) -> list[ExpressionPoint]:
         out: list[ExpressionPoint] = []
         for _transform, group in group_points_by_transform(points).items():
             if thr is not None:
@@ -178,7 +186,7 @@ class DenoisingStrategy:
                 group = [group[i] for i in perm]
             if not group:
                 continue
-            labels = self._clusterer.fit_predict(self._features(group))
+            labels = self._cluster(self._features(group), step)
             best: dict[int, tuple[tuple[float, float, int], ExpressionPoint]] = {}
             for i, (label, p) in enumerate(zip(labels.tolist(), group, strict=True)):
                 if label == -1:
@@ -191,6 +199,10 @@ class DenoisingStrategy:
                 chosen = [min(chosen, key=lambda kp: kp[0])]
             out.extend(p for _, p in sorted(chosen, key=lambda kp: (kp[1].latency, kp[0])))
         return out
+
+    def _cluster(self, features: NDArray[np.float64], step: float | None) -> NDArray[np.int64]:
+        """One label per row of ``features`` (-1 = noise); ``step`` is the block's latency step."""
+        return self._clusterer.fit_predict(features)
 
     def _features(self, points: list[ExpressionPoint]) -> NDArray[np.float64]:
         latency = np.array([p.latency for p in points], dtype=np.float64)
@@ -283,7 +295,11 @@ class DBSCANStrategy(DenoisingStrategy):
 class GMMStrategy(DenoisingStrategy):
     """Gaussian mixtures with 1 … ``number_of_clusters_upper_bound`` components, chosen by BIC (or AIC).
 
-    ``reg_covar`` (s², default 1e-6) floors the variances; see :class:`~kymata_core.ippm.cluster.GMMClusterer`.
+    ``reg_covar`` (s²) floors the variances. The default None ties the floor to the latency step Δ
+    of what is denoised: ``max(Δ, 1 ms)²``, with Δ the step of the ExpressionSet's latencies, or
+    for a list of points the smallest gap between their latencies (see
+    :func:`~kymata_core.ippm.cluster.default_reg_covar`). So a peak spread over a few grid
+    latencies stays one cluster on any grid. A given ``reg_covar`` is used as is.
     """
 
     def __init__(
@@ -294,7 +310,7 @@ class GMMStrategy(DenoisingStrategy):
         n_init: int = 5,
         init_params: str = "kmeans",
         should_evaluate_using_aic: bool = False,
-        reg_covar: float = 1e-6,
+        reg_covar: float | None = None,
         *,
         exclude_points_above_n_sigma: float | None = None,
         exclude_logp_vals_above: float | None = None,
@@ -312,6 +328,9 @@ class GMMStrategy(DenoisingStrategy):
             exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
             should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
         )  # fmt: skip
+
+    def _cluster(self, features: NDArray[np.float64], step: float | None) -> NDArray[np.int64]:
+        return self._clusterer.fit_predict(features, latency_step=step)
 
 
 class MeanShiftStrategy(DenoisingStrategy):

@@ -1,4 +1,4 @@
-"""Scores for IPPM graphs (``spec/ippm.md`` §9). Each returns ``(ratio, numerator, denominator)``
+"""Scores for IPPM graphs (``docs/ippm.md`` §9). Each returns ``(ratio, numerator, denominator)``
 (ratio 0 when the denominator is 0) unless stated."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""IPPM graphs: nodes per significant point, edges along the candidate transform list. See ``spec/ippm.md`` §6."""
+"""IPPM graphs: nodes per significant point, edges along the candidate transform list. See ``docs/ippm.md`` §6."""
 
 from __future__ import annotations
 
@@ -72,8 +72,9 @@ class IPPMGraph:
 
     Parameters
     ----------
-    candidate_transform_list : CandidateTransformList or dict
-        The hypothesised hierarchy.
+    ctl : CandidateTransformList or dict
+        The candidate transform list: the hypothesised hierarchy (kept as
+        :attr:`candidate_transform_list`).
     points_by_block : dict of str to collection of ExpressionPoint
         Block name (``left``, ``right``, ``merged`` or ``scalp``) to its points.
 
@@ -86,14 +87,11 @@ class IPPMGraph:
 
     def __init__(
         self,
-        candidate_transform_list: CandidateTransformList | TransformHierarchy,
+        ctl: CandidateTransformList | TransformHierarchy,
         points_by_block: Mapping[str, Collection[ExpressionPoint]],
     ):
-        ctl = (
-            candidate_transform_list
-            if isinstance(candidate_transform_list, CandidateTransformList)
-            else CandidateTransformList(candidate_transform_list)
-        )
+        if not isinstance(ctl, CandidateTransformList):
+            ctl = CandidateTransformList(ctl)
         self._ctl = ctl
         self._blocks: list[str] = list(points_by_block)
         for block in self._blocks:
@@ -261,18 +259,33 @@ class IPPMGraph:
 
     def edges_between_transforms(
         self,
-        upstream: str,
-        downstream: str,
+        upstream_transform: str,
+        downstream_transform: str,
         connection_style: IPPMConnectionStyle | str = IPPMConnectionStyle.last_to_first,
         block: str | None = None,
     ) -> list[tuple[IPPMNode, IPPMNode]]:
-        """(source, target) node pairs of edges from ``upstream`` to ``downstream`` in the given style."""
+        """The edges from one transform's nodes to another's, in a connection style.
+
+        Parameters
+        ----------
+        upstream_transform, downstream_transform : str
+            The transforms at the source and at the target of the edges.
+        connection_style : IPPMConnectionStyle or str
+            ``full``, ``last-to-first`` (the default) or ``first-to-first``.
+        block : str, optional
+            Only edges into this block's nodes; None for every block.
+
+        Returns
+        -------
+        list of (IPPMNode, IPPMNode)
+            (source, target) pairs.
+        """
         g = self.graph_with_connection_style(connection_style)
         return [
             (u, v)
             for u, v in g.edges
-            if u.transform == upstream
-            and v.transform == downstream
+            if u.transform == upstream_transform
+            and v.transform == downstream_transform
             and (block is None or v.hemisphere == block)
         ]
 

@@ -1,4 +1,4 @@
-"""The IPPM: build a denoised, wired graph from an ExpressionSet. See ``spec/ippm.md`` §3, §7, §8."""
+"""The IPPM: build a denoised, wired graph from an ExpressionSet. See ``docs/ippm.md`` §3, §7, §8."""
 
 from __future__ import annotations
 

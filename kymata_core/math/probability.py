@@ -58,24 +58,49 @@ def logp_threshold_for_sigmas(sigmas: float) -> float:
     return float(special.log_ndtr(-float(sigmas)) * LOG10_E)
 
 
-def bonferroni_correct(alpha: float, n_comparisons: int) -> float:
-    """Bonferroni-corrected per-comparison threshold ``alpha / n``."""
-    _check_correction_args(alpha, n_comparisons)
-    return alpha / n_comparisons
+def bonferroni_correct(alpha_p: float, n_comparisons: int) -> float:
+    """Bonferroni-corrected per-comparison threshold ``alpha_p / n``.
 
+    Parameters
+    ----------
+    alpha_p : float
+        The family-wise significance level, a p-value threshold in [0, 1].
+    n_comparisons : int
+        The number of comparisons corrected for (at least 1).
 
-def sidak_correct(alpha: float, n_comparisons: int) -> float:
-    """Šidák-corrected per-comparison threshold ``1 - (1 - alpha) ** (1 / n)``.
-
-    Computed as ``-expm1(log1p(-alpha) / n)``, which keeps full precision for tiny ``alpha``
-    and for ``n`` up to 1e9 and beyond (the naive form rounds ``1 - alpha`` to 1).
+    Returns
+    -------
+    float
+        The threshold each single comparison's p-value must fall below.
     """
-    _check_correction_args(alpha, n_comparisons)
-    return float(-np.expm1(np.log1p(-alpha) / n_comparisons))
+    _check_correction_args(alpha_p, n_comparisons)
+    return alpha_p / n_comparisons
 
 
-def _check_correction_args(alpha: float, n_comparisons: int) -> None:
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be a probability in [0, 1], got {alpha}")
+def sidak_correct(alpha_p: float, n_comparisons: int) -> float:
+    """Šidák-corrected per-comparison threshold ``1 - (1 - alpha_p) ** (1 / n)``.
+
+    Computed as ``-expm1(log1p(-alpha_p) / n)``, which keeps full precision for tiny ``alpha_p``
+    and for ``n`` up to 1e9 and beyond (the naive form rounds ``1 - alpha_p`` to 1).
+
+    Parameters
+    ----------
+    alpha_p : float
+        The family-wise significance level, a p-value threshold in [0, 1].
+    n_comparisons : int
+        The number of comparisons corrected for (at least 1).
+
+    Returns
+    -------
+    float
+        The threshold each single comparison's p-value must fall below.
+    """
+    _check_correction_args(alpha_p, n_comparisons)
+    return float(-np.expm1(np.log1p(-alpha_p) / n_comparisons))
+
+
+def _check_correction_args(alpha_p: float, n_comparisons: int) -> None:
+    if not 0.0 <= alpha_p <= 1.0:
+        raise ValueError(f"alpha_p must be a probability in [0, 1], got {alpha_p}")
     if n_comparisons < 1:
         raise ValueError(f"the number of comparisons must be at least 1, got {n_comparisons}")

@@ -1,6 +1,6 @@
 """The IPPM plot: nodes at (latency, row), rows per transform, edges as curves with arrowheads.
 
-Implements ``spec/ippm.md`` §10. The layout is deterministic: hemispheres and CTL components are
+Implements ``docs/ippm.md`` §10. The layout is deterministic: hemispheres and CTL components are
 ordered by name, and nothing random is involved.
 """
 
@@ -239,7 +239,7 @@ def plot_ippm_json(
 def _row_positions(
     nodes: list[IPPMNode], ctl, style: str, s: float, avoid_collinearity: bool, hemispheres: list[str]
 ) -> tuple[dict[tuple[str, str], float], dict[str, tuple[float, float]]]:
-    """y of each (hemisphere, transform) row, stacked per §10, and each hemisphere's (lowest, highest) y.
+    """y of each (hemisphere, transform) row, stacked per docs/ippm.md §10, and each hemisphere's (lowest, highest) y.
 
     ``hemispheres`` (sorted) may name hemispheres without nodes: each gets a band of one row.
     """
@@ -335,7 +335,7 @@ def _node_sizes(nodes: list[IPPMNode], scale_nodes: bool) -> list[float]:
 
 
 def _edge_curve(x0: float, y0: float, x1: float, y1: float, n: int = 60) -> np.ndarray:
-    """Points of an edge: straight within a row, else a clamped cubic B-spline between rows (§10)."""
+    """Points of an edge: straight within a row, else a clamped cubic B-spline between rows (docs/ippm.md §10)."""
     if y0 == y1:
         return np.array([[x0, y0], [x1, y1]], dtype=float)
     dx = x1 - x0

@@ -22,16 +22,23 @@ rule average_sensor:
 
 rule average_source:
     input:
-        lambda wildcards: [participant_emeg(p, "source")[0] for p in PARTICIPANTS],
+        evoked=lambda wildcards: [participant_emeg(p, "source")[0] for p in PARTICIPANTS],
+        operators=[STUDY.source_operator(p) for p in PARTICIPANTS] if STUDY.source_from_inverse else [],
     output:
         lh=f"{RESULTS}/{GROUP}/emeg/{GROUP}-lh.stc",
         rh=f"{RESULTS}/{GROUP}/emeg/{GROUP}-rh.stc",
+    params:
+        operators=(
+            f"{condition_flags()} --operators " + " ".join(STUDY.source_operator(p) for p in PARTICIPANTS)
+            if STUDY.source_from_inverse
+            else ""
+        ),
     log:
         f"{RESULTS}/logs/average/source.log",
     benchmark:
         f"{RESULTS}/benchmarks/average/source.tsv"
     resources:
-        mem_mb=lambda wildcards, input: 1024 + 3 * int(input.size_mb),
+        mem_mb=average_source_mem_mb,
         runtime=30,
     shell:
-        KYMATA + " average --space source --out {output.lh} {input} > {log} 2>&1"
+        KYMATA + " average --space source {params.operators} --out {output.lh} {input.evoked} > {log} 2>&1"

@@ -136,6 +136,85 @@ def gridsearch_mem_mb(wildcards, input, threads):
     return int(estimate / 1024**2) + 1
 
 
+def operator_inputs(wildcards):
+    """A participant's evoked, inverse operator and (precomputed) morph: what its source operator is built from."""
+    inputs = {
+        "evoked": participant_emeg(wildcards.participant, "sensor")[0],
+        "inverse": STUDY.inverse_operator(wildcards.participant),
+    }
+    if (morph := STUDY.morph_file(wildcards.participant)) is not None:
+        inputs["morph"] = morph
+    return inputs
+
+
+def _operator_flags():
+    """The source settings of every operator job, and a morph to compute (a precomputed one is an input)."""
+    flags = [f"--snr {STUDY.source_snr!r}", f"--method {STUDY.source_method}", condition_flags()]
+    if isinstance(STUDY.morph, dict):
+        m = STUDY.morph
+        flags.append(
+            f"--morph-to {shlex.quote(m['subject_to'])} --subjects-dir {shlex.quote(m['subjects_dir'])} "
+            f"--spacing {m.get('spacing', 5)}"
+        )
+    return " ".join(flags)
+
+
+OPERATOR_FLAGS = _operator_flags() if STUDY.source_from_inverse else ""
+
+
+def projected_gridsearch_inputs(wildcards):
+    """A participant's evoked, source operator and transform: a hexel gridsearch through the operator."""
+    return {
+        "emeg": participant_emeg(wildcards.participant, "sensor")[0],
+        "operator": STUDY.source_operator(wildcards.participant),
+        "transform": TRANSFORMS[wildcards.transform],
+    }
+
+
+def projected_gridsearch_mem_mb(wildcards, input, threads):
+    """Memory request of a hexel gridsearch through a source operator: the sensor data and the operator's
+    rows are held, the hexels formed a chunk at a time within the budget (MB)."""
+    from kymata_core.io.emeg_shape import read_emeg_shape
+    from kymata_core.io.source_operator import read_source_operator_header
+    from kymata_core.gridsearch.memory import estimate_gridsearch_memory
+    from kymata_core.gridsearch.rates import resolve_transform_rate
+
+    header = read_source_operator_header(input.operator)
+    sensors = read_emeg_shape(input.emeg, "sensor", None, STUDY.condition)
+    n_hexels = header.n_hexels(wildcards.hemi)
+    g = GRIDSEARCH
+    estimate = estimate_gridsearch_memory(
+        n_channels=n_hexels,
+        n_times=sensors.n_times,
+        n_reps=g["n_reps"],
+        n_splits=g["n_splits"],
+        n_derangements=g["n_derangements"],
+        seconds_per_split=g["seconds_per_split"],
+        emeg_sample_rate=sensors.sample_rate,
+        transform_sample_rate=resolve_transform_rate(g["resample"], sensors.sample_rate, STUDY.transform_rate),
+        memory_budget=g["memory_budget_mb"] * 1024**2,
+        emeg_itemsize=4,
+        emeg_in_memory=False,
+    )
+    held = 4 * len(header.channel_names) * (sensors.n_reps * sensors.n_times + n_hexels)
+    return int((estimate + held) / 1024**2) + 1
+
+
+def average_source_mem_mb(wildcards, input):
+    """Memory request of the source-space group average (MB): from source estimates, a few times their size;
+    through source operators, the averaged hexel time series (float64 sum and float32 result) and one
+    participant's projected data at a time."""
+    if not STUDY.source_from_inverse:
+        return 1024 + 3 * int(input.size_mb)
+    from kymata_core.io.emeg_shape import read_emeg_shape
+    from kymata_core.io.source_operator import read_source_operator_header
+
+    sensors = read_emeg_shape(input.evoked[0], "sensor", None, STUDY.condition)
+    n_hexels = read_source_operator_header(input.operators[0]).n_hexels()
+    samples = n_hexels * GRIDSEARCH["n_reps"] * sensors.n_times
+    return 1024 + int((samples * (8 + 4 + 4) + 8 * input.size_mb * 2**20 / len(input.evoked)) / 2**20)
+
+
 def combine_shards(wildcards):
     return expand(
         f"{RESULTS}/{wildcards.participant}/shards/{{transform}}.{{hemi}}.nkg",

@@ -16,12 +16,23 @@ if not workflow.overwrite_configfiles:
 report: "workflow/report/workflow.rst"
 
 
+# With --software-deployment-method apptainer, every job runs in this image of the locked environment,
+# built from containers/kymata-pipeline.def (containers/README.md); a path relative to the project
+# directory, where Snakemake runs. Plain runs ignore it and use .venv.
+container: "containers/kymata-pipeline.sif"
+
+
 include: "workflow/rules/common.smk"
 
 
 if DEMO:
 
     include: "workflow/rules/simulate.smk"
+
+
+if STUDY.epochs_from_bids:
+
+    include: "workflow/rules/bids.smk"
 
 
 if STUDY.source_from_inverse:
@@ -34,16 +45,11 @@ include: "workflow/rules/gridsearch.smk"
 include: "workflow/rules/combine.smk"
 include: "workflow/rules/ippm.smk"
 include: "workflow/rules/plots.smk"
-
-
-localrules:
-    all,
-    summary,
-    hierarchy,
-    config_snapshot,
+include: "workflow/rules/report.smk"
 
 
 rule all:
+    localrule: True
     input:
         all_targets(),
     default_target: True

@@ -59,7 +59,7 @@ def make_large_study(root: Path, n_participants: int, n_transforms: int) -> Path
     (data / "emeg").mkdir(parents=True)
     (data / "transforms").mkdir()
     stc = mne.SourceEstimate(
-        np.zeros((20, 50), dtype=np.float32), [np.arange(10), np.arange(10)], tmin=-0.2, tstep=0.005
+        np.zeros((20, 400), dtype=np.float32), [np.arange(10), np.arange(10)], tmin=-0.2, tstep=0.005
     )
     participants = [f"sub{i:03d}" for i in range(n_participants)]
     for p in participants:
@@ -67,7 +67,7 @@ def make_large_study(root: Path, n_participants: int, n_transforms: int) -> Path
     transforms = {}
     for i in range(n_transforms):
         name = f"transform{i:03d}"
-        np.save(data / "transforms" / f"{name}.npy", np.full(10, i, dtype=np.float32))
+        np.save(data / "transforms" / f"{name}.npy", np.full(200, i, dtype=np.float32))
         transforms[name] = f"data/transforms/{name}.npy"
     config = {
         "dataset": "files",
@@ -75,6 +75,8 @@ def make_large_study(root: Path, n_participants: int, n_transforms: int) -> Path
         "channel_space": "source",
         "emeg": {"source": "data/emeg/{participant}-lh.stc"},
         "transforms": {"sample_rate": 200, "files": transforms},
+        # small enough for the recordings above to pass the input checks (1 s of transform, 2 s of EMEG)
+        "gridsearch": {"n_splits": 4, "seconds_per_split": 0.25},
         "ippm": {"denoisers": []},
     }
     return write_config(root, config)

@@ -4,9 +4,7 @@ Maps stimulus transforms to MEG/EEG data with the Kymata gridsearch, stores the 
 ExpressionSets in ``.nkg`` files, and builds Information Processing Pathway Maps (IPPMs).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("kymata-pipeline")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+# Written out rather than read from the installed metadata, so that a source tree that is not installed
+# (a container's bind mount, a cluster node's PYTHONPATH) still reports it; it must equal pyproject.toml's
+# version, which tests/test_packaging.py checks (docs/releasing.md).
+__version__ = "0.2.0"

@@ -3,6 +3,10 @@
 Each subcommand lives in its own module under :mod:`kymata_core.commands` and provides
 ``add_parser(subparsers)``, which registers the subcommand and sets ``func`` to the function that
 runs it (taking the parsed arguments and returning an exit status).
+
+A study runs tens of thousands of jobs, each a new ``kymata-core`` process, so start-up matters:
+the list of subcommands (``kymata-core --help``) comes from :data:`COMMANDS` and imports no
+subcommand module, and a subcommand imports only its own module.
 """
 
 from __future__ import annotations
@@ -14,8 +18,21 @@ import sys
 
 from kymata_core import __version__
 
-# each subcommand is the module of the same name under kymata_core.commands
-SUBCOMMANDS = ("simulate", "operator", "average", "gridsearch", "combine", "summary", "ippm", "plot", "info")
+#: Every subcommand (the module of the same name under kymata_core.commands) and its one-line help,
+#: in the order ``--help`` lists them. Each module registers itself with this help.
+COMMANDS: dict[str, str] = {
+    "simulate": "write a synthetic study with known ground truth (the demo data)",
+    "evoked": "cut a participant's BIDS recording into presentations and write the evoked file",
+    "operator": "build a participant's premorphed source operator from an inverse operator",
+    "average": "average EMEG over participants (the grand-average participant)",
+    "gridsearch": "gridsearch one transform against one participant's EMEG",
+    "combine": "merge .nkg shards into one expression set",
+    "summary": "summarise expression sets (and check planted effects)",
+    "ippm": "build an IPPM (JSON) from an expression set and a hierarchy",
+    "plot": "draw the expression plot or an IPPM plot",
+    "info": "describe an .nkg, IPPM or summary JSON, or operator file, and its provenance",
+}
+SUBCOMMANDS = tuple(COMMANDS)
 
 
 class UserError(Exception):
@@ -23,10 +40,19 @@ class UserError(Exception):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand, or just ``only``.
+    """The argument parser of ``kymata-core``.
 
-    Registering one subcommand imports only its module, which keeps the start-up of each of the
-    workflow's thousands of jobs short.
+    Parameters
+    ----------
+    only : str, optional
+        A subcommand: register it in full (importing its module, and no other). Without it, every
+        subcommand is listed by name and help only, importing no subcommand module; that parser
+        serves ``--help`` and reports unknown subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser.
     """
     parser = argparse.ArgumentParser(
         prog="kymata-core",
@@ -35,22 +61,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in [only] if only else SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"kymata_core.commands.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"kymata_core.commands.{name}":
-                continue  # not built yet
-            raise
-        module.add_parser(subparsers)
+    if only is None:
+        for name, help_text in COMMANDS.items():
+            subparsers.add_parser(name, help=help_text)
+    else:
+        importlib.import_module(f"kymata_core.commands.{only}").add_parser(subparsers)
     return parser
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first argument that is not an option), if it is one."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command if command in COMMANDS else None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kymata-core``."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command if command in SUBCOMMANDS else None)
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -75,6 +75,10 @@ class Study:
         The morph to a common subject: a ``-morph.h5`` path pattern or ``{subject_to, subjects_dir, spacing}``.
     source_snr, source_method : float, str
         The inverse's ``snr`` (``lambda2 = 1 / snr ** 2``) and method.
+    bids : BidsSpec or None
+        Where the recordings are, for ``dataset: bids`` (:mod:`kymata_core.io.bids`).
+    epochs : EpochSettings or None
+        How the workflow cuts BIDS recordings into presentations (None: it does not).
     """
 
     participants: list[str]
@@ -95,6 +99,8 @@ class Study:
     morph: str | dict[str, Any] | None = None
     source_snr: float = 4.0
     source_method: str = "MNE"
+    bids: Any = None
+    epochs: Any = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, check_files: bool = True) -> Study:
@@ -121,6 +127,8 @@ class Study:
         }
         if config["dataset"] == "demo":
             study = cls._demo(config.get("demo", {}), **common)
+        elif config["dataset"] == "bids":
+            study = cls._bids(config, **common)
         else:
             study = cls._files(config, **common)
         hierarchy = config.get("ippm", {}).get("hierarchy")
@@ -159,19 +167,7 @@ class Study:
     @classmethod
     def _files(cls, config: Mapping[str, Any], **common: Any) -> Study:
         tconf = config["transforms"]
-        if "files" in tconf:
-            if "names" in tconf:
-                raise ConfigError("config key 'transforms.names' only applies to 'transforms.npz'")
-            transforms = {str(k): str(v) for k, v in tconf["files"].items()}
-        else:
-            available = _npz_transform_names(tconf["npz"])
-            names = tconf.get("names", available)
-            unknown = [n for n in names if n not in available]
-            if unknown:
-                raise ConfigError(f"config key 'transforms.names': {unknown} not in {tconf['npz']} (it has {available})")
-            transforms = {name: tconf["npz"] for name in names}
-        if not transforms:
-            raise ConfigError("config key 'transforms': no transform to test")
+        transforms = _transform_files(tconf)
         emeg = config["emeg"]
         inverse = emeg.get("inverse_operator") if "source" in common["spaces"] else None
         if "source" in common["spaces"] and "source" in emeg and "inverse_operator" in emeg:
@@ -210,6 +206,102 @@ class Study:
             source_method=str(source.get("method", "MNE")),
             **common,
         )
+
+    @classmethod
+    def _bids(cls, config: Mapping[str, Any], **common: Any) -> Study:
+        """A study of a BIDS dataset: its participants, evoked files made from its recordings (or taken from
+        mne-bids-pipeline's derivatives), transforms in its ``stimuli/`` folder."""
+        from kymata_core.io.bids import BidsError, BidsSpec, bids_participants
+
+        b = config["bids"]
+        spec = BidsSpec(
+            root=str(b["root"]), task=str(b["task"]), session=b.get("session"), run=b.get("run"),
+            acquisition=b.get("acquisition"), datatype=b.get("datatype", "meg"), derivatives=b.get("derivatives"),
+        )  # fmt: skip
+        try:
+            participants = bids_participants(spec.root, b.get("participants"))
+        except BidsError as e:
+            key = "bids.participants" if b.get("participants") else "bids.root"
+            raise ConfigError(f"config key '{key}': {e}") from None
+        user_emeg = config.get("emeg", {})
+        unknown = sorted(set(user_emeg) - {"condition", "inverse_operator", "morph"})
+        if unknown:
+            raise ConfigError(
+                f"config key 'emeg': with 'dataset: bids' the evoked files come from the dataset; only emeg.condition, "
+                f"emeg.inverse_operator and emeg.morph apply (not {unknown})"
+            )
+        if spec.derivatives is not None:
+            emeg = {"sensor": _participant_pattern(spec.derivative("PARTICIPANT", "ave"))}
+            inverse = _participant_pattern(spec.derivative("PARTICIPANT", "inv")) if "source" in common["spaces"] else None
+            if "inverse_operator" in user_emeg:
+                raise ConfigError("config key 'emeg.inverse_operator': with bids.derivatives the inverse operators come from there")
+        else:
+            if b.get("trigger") is None:
+                raise ConfigError("config key 'bids.trigger' is needed to cut the recordings into presentations (or give bids.derivatives)")
+            emeg = {"sensor": f"{common['results']}/{{participant}}/emeg/{{participant}}-ave.fif"}
+            inverse = user_emeg.get("inverse_operator") if "source" in common["spaces"] else None
+            if "source" in common["spaces"] and inverse is None:
+                raise ConfigError(
+                    "config key 'emeg.inverse_operator': source space from a BIDS dataset's raw recordings needs each "
+                    "participant's inverse operator (or give bids.derivatives, or channel_space: sensor)"
+                )
+        if inverse is not None and common["group_average"] and "morph" not in user_emeg:
+            raise ConfigError(
+                "config key 'emeg.morph' is needed for the group average in source space (a common subject), "
+                "or set 'group_average: false'"
+            )
+        transforms = _transform_files(config["transforms"], base=Path(spec.root) / "stimuli")
+        epochs = None
+        if spec.derivatives is None:
+            from kymata_core.io.bids import EpochSettings
+            from kymata_core.io.transform import transform_length
+
+            duration = b.get("stimulus_duration")
+            if duration is None:
+                first, path = next(iter(transforms.items()))
+                if not Path(path).is_file():
+                    raise ConfigError(f"config key 'transforms.files.{first}': {path} not found")
+                duration = transform_length(path, first) / float(config["transforms"]["sample_rate"])
+            margins, band = b.get("margins", {}), b.get("filter", {})
+            epochs = EpochSettings(
+                trigger=b["trigger"], duration=float(duration), before=float(margins.get("before", 0.5)),
+                after=float(margins.get("after", 1.5)), l_freq=band.get("l_freq"), h_freq=band.get("h_freq"),
+                keep_repetitions=config.get("gridsearch", {}).get("n_reps", 1) > 1,
+                stim_channel=b.get("stim_channel"), bad_channels=tuple(b.get("bad_channels", [])),
+            )  # fmt: skip
+        source = config.get("source", {})
+        return cls(
+            participants=participants,
+            transforms=transforms,
+            transform_rate=float(config["transforms"]["sample_rate"]),
+            emeg=emeg,
+            condition=user_emeg.get("condition"),
+            transforms_key="files" if "files" in config["transforms"] else "npz",
+            inverse=inverse,
+            morph=user_emeg.get("morph") if inverse is not None else None,
+            source_snr=float(source.get("snr", 4.0)),
+            source_method=str(source.get("method", "MNE")),
+            bids=spec,
+            epochs=epochs,
+            **common,
+        )
+
+    @property
+    def epochs_from_bids(self) -> bool:
+        """Whether the participants' evoked files are made by the workflow from BIDS recordings."""
+        return self.epochs is not None
+
+    def recording_files(self, participant: str) -> list[str]:
+        """A participant's BIDS recording and the sidecars that change what is cut from it (events, channels)."""
+        from kymata_core.io.bids import recording
+
+        bids_path = recording(self.bids, participant)
+        files = [str(bids_path.fpath)]
+        for suffix in ("events", "channels"):
+            sidecar = bids_path.copy().update(suffix=suffix, extension=".tsv", check=False).fpath
+            if Path(sidecar).is_file():
+                files.append(str(sidecar))
+        return files
 
     # --- derived lists --------------------------------------------------------------------------
 
@@ -295,12 +387,13 @@ class Study:
 
     def _check_input_files(self) -> None:
         """Every user-supplied input must exist before anything runs."""
+        made_here = self.epochs_from_bids  # the evoked files are the workflow's own outputs
         missing = [
-            (f"emeg.{space}", path)
+            (f"emeg.{space}" if self.bids is None else "bids.derivatives", path)
             for space in self.spaces
             for participant in self.participants
             for path in self.participant_emeg(participant, space)
-            if not Path(path).is_file()
+            if not (made_here and self.emeg_file_space(participant, space) == "sensor") and not Path(path).is_file()
         ]
         missing += [(f"transforms.files.{n}", p) for n, p in self.transforms.items() if not Path(p).is_file()]
         if self.source_from_inverse:
@@ -345,3 +438,33 @@ def _npz_transform_names(path: str) -> list[str]:
             return [key for key in npz.files if key != "sample_rate"]
     except Exception as e:  # numpy/zipfile raise many types for a damaged archive
         raise ConfigError(f"config key 'transforms.npz': {path} is not a readable .npz file: {e}") from None
+
+
+def _transform_files(tconf: Mapping[str, Any], base: Path | None = None) -> dict[str, str]:
+    """Transform name to file, from ``transforms.files`` or ``transforms.npz`` (relative paths taken from
+    ``base`` when given: a BIDS dataset's ``stimuli/`` folder)."""
+
+    def resolve(path: str) -> str:
+        return str(base / path) if base is not None and not Path(path).is_absolute() else str(path)
+
+    if "files" in tconf:
+        if "names" in tconf:
+            raise ConfigError("config key 'transforms.names' only applies to 'transforms.npz'")
+        transforms = {str(k): resolve(str(v)) for k, v in tconf["files"].items()}
+    else:
+        npz = resolve(tconf["npz"])
+        available = _npz_transform_names(npz)
+        names = tconf.get("names", available)
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise ConfigError(f"config key 'transforms.names': {unknown} not in {npz} (it has {available})")
+        transforms = {name: npz for name in names}
+    if not transforms:
+        raise ConfigError("config key 'transforms': no transform to test")
+    return transforms
+
+
+def _participant_pattern(path: str) -> str:
+    """A path built for the participant label ``PARTICIPANT`` as a ``{participant}`` pattern (ids are ``sub-…``)."""
+    return path.replace("sub-PARTICIPANT", "{participant}")
+

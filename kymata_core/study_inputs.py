@@ -63,7 +63,11 @@ def check_study_inputs(study: Study, gridsearch: Mapping[str, Any]) -> list[str]
         for participant in study.participants:
             path = study.participant_emeg(participant, space)[0]
             file_space = study.emeg_file_space(participant, space)
-            shape = _shape(path, file_space, study.condition)
+            if study.epochs_from_bids and file_space == "sensor":
+                shape = _planned_shape(study, participant, gridsearch)
+                path = f"{participant}'s BIDS recording"
+            else:
+                shape = _shape(path, file_space, study.condition)
             if file_space == "sensor" and shape.n_reps < gridsearch["n_reps"]:
                 raise ConfigError(
                     f"config key 'gridsearch.n_reps' is {gridsearch['n_reps']}, but {path} has {shape.n_reps} "
@@ -115,6 +119,26 @@ def _shape(path: str, space: str, condition) -> EMEGShape:
         raise ConfigError(f"config key 'emeg.condition': {e}") from None
     except ValueError as e:
         raise ConfigError(f"config key 'emeg.{space}': {e}") from None
+
+
+def _planned_shape(study: Study, participant: str, gridsearch: Mapping[str, Any]) -> EMEGShape:
+    """The shape of the evoked file the workflow will cut from a participant's BIDS recording."""
+    from kymata_core.io.bids import BidsError, planned_presentations
+
+    try:
+        shape, n_presentations = planned_presentations(study.bids, participant, study.epochs)
+    except BidsError as e:
+        text = str(e)
+        keys = {"with the trigger": "bids.trigger", "shorter than the stimulus": "bids.stimulus_duration"}
+        keys.update({f"with {entity} ": f"bids.{entity}" for entity in ("task", "session", "run", "acquisition")})
+        key = next((k for fragment, k in keys.items() if fragment in text), "bids.root")
+        raise ConfigError(f"config key '{key}': {text}") from None
+    if gridsearch["n_reps"] > n_presentations:
+        raise ConfigError(
+            f"config key 'gridsearch.n_reps' is {gridsearch['n_reps']}, but {participant}'s recording has "
+            f"{n_presentations} presentation(s)"
+        )
+    return shape
 
 
 def _transform_rate(requested, emeg_rate: float, file_rate: float, path: str) -> float:

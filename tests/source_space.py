@@ -64,15 +64,22 @@ def evoked_info(meg_only: bool = False) -> mne.Info:
     return evoked.info
 
 
-def build_source_setup(root: Path, spacing: str = "ico3", meg_only: bool = False) -> SourceSetup:
+def build_source_setup(
+    root: Path, spacing: str = "ico3", meg_only: bool = False, info: mne.Info | None = None
+) -> SourceSetup:
+    """The setup on the real Neuromag channels, or on ``info``'s (EEG gets an average-reference projection)."""
     subjects_dir = root / "subjects"
     _write_subject(subjects_dir, SUBJECT, 5)
     _write_subject(subjects_dir, TARGET, 5)
-    info = evoked_info(meg_only)
+    if info is None:
+        info = evoked_info(meg_only)
+    elif "eeg" in info.get_channel_types() and not meg_only:
+        evoked = mne.EvokedArray(np.zeros((len(info.ch_names), 1)), info, verbose="error")
+        info = evoked.set_eeg_reference(projection=True, verbose="error").info
     src = mne.setup_source_space(SUBJECT, spacing=spacing, subjects_dir=subjects_dir, add_dist=False, verbose="error")
     sphere = mne.make_sphere_model(r0=(0.0, 0.0, 0.04), head_radius=0.09, verbose="error")
     trans = mne.transforms.Transform("head", "mri")
-    forward = mne.make_forward_solution(info, trans, src, sphere, meg=True, eeg=not meg_only, verbose="error")
+    forward = mne.make_forward_solution(info, trans, src, sphere, meg=True, eeg=not meg_only and "eeg" in info.get_channel_types(), verbose="error")
     covariance = mne.make_ad_hoc_cov(info, verbose="error")
     inverse = mne.minimum_norm.make_inverse_operator(info, forward, covariance, loose=0.2, depth=0.8, verbose="error")
     inverse_path = root / f"{SUBJECT}-inv.fif"

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from kymata_core.cli import main
-from kymata_core.commands.gridsearch import sha256_file
 from kymata_core.io.emeg import read_evoked, read_source_estimate
 from kymata_core.io.nkg import load_expression_set, read_provenance
 from kymata_core.math.probability import p_threshold_for_sigmas, sidak_correct
+from kymata_core.provenance import sha256_of
 from kymata_core.simulate import vectorview_sensors
 
 TRANSFORM_RATE = 100.0
@@ -128,13 +128,13 @@ def test_provenance_and_reproducibility(study, tmp_path):
     first = tmp_path / "one.nkg"
     _gridsearch(study, emeg, "source", "a", first, "--hemi", "rh", "--n-reps", "1")
     prov = read_provenance(first)
-    assert prov["seed"] == 1
+    assert prov["step"] == "gridsearch" and prov["seed"] == 1
     assert prov["parameters"]["n_splits"] == N_SPLITS and prov["parameters"]["hemi"] == "rh"
     assert prov["inputs"]["emeg"] == [
-        {"name": "p1-lh.stc", "sha256": sha256_file(study / "data/emeg/p1-lh.stc")},
-        {"name": "p1-rh.stc", "sha256": sha256_file(study / "data/emeg/p1-rh.stc")},
+        {"name": "p1-lh.stc", "sha256": sha256_of(study / "data/emeg/p1-lh.stc")},
+        {"name": "p1-rh.stc", "sha256": sha256_of(study / "data/emeg/p1-rh.stc")},
     ]
-    assert prov["inputs"]["transform"]["sha256"] == sha256_file(study / "data/transforms/a.npy")
+    assert prov["inputs"]["transform"]["sha256"] == sha256_of(study / "data/transforms/a.npy")
     second = tmp_path / "two.nkg"
     _gridsearch(study, emeg, "source", "a", second, "--hemi", "rh", "--n-reps", "1")
     assert first.read_bytes() == second.read_bytes()

@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from kymata_core.cli import COMMANDS
 from kymata_core.io.conditions import condition_arg
-from kymata_core.io.emeg import grand_average, grand_average_projected, write_evoked, write_source_estimate
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ vertices), sample rate and times.
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "average",
-        help="average EMEG over participants (the grand-average participant)",
+        help=COMMANDS["average"],
         description="Average EMEG over participants and write it back in the same MNE format.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -68,6 +68,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kymata_core.io.emeg import (
+        grand_average,
+        grand_average_projected,
+        write_evoked,
+        write_source_estimate,
+    )
+
     if args.space == "sensor" and not args.out.name.endswith(("-ave.fif", "_ave.fif")):
         raise ValueError(f"--out {args.out}: an evoked file name must end in -ave.fif")
     condition = condition_arg(args.condition)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from kymata_core.entities.expression import combine
-from kymata_core.io.nkg import load_expression_set, read_provenance, save_expression_set
-from kymata_core.provenance import file_record, make_provenance
+from kymata_core.cli import COMMANDS
 
 EPILOG = """\
 example:
@@ -24,7 +23,7 @@ and channels, and each (hemisphere, transform) must come from exactly one shard.
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "combine",
-        help="merge .nkg shards into one expression set",
+        help=COMMANDS["combine"],
         description="Merge .nkg shards (transforms, hemispheres) into one ExpressionSet file.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -36,15 +35,22 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kymata_core.entities.expression import combine
+    from kymata_core.io.nkg import load_expression_set, save_expression_set
+
     if args.out.exists() and not args.overwrite:
         raise FileExistsError(f"{args.out} exists; pass --overwrite to replace it")
     sets = [load_expression_set(path) for path in args.shards]
     combined = combine(sets, names=[str(p) for p in args.shards])
-    provenance = make_provenance(
-        "combine",
-        inputs={"shards": [dict(file_record(p), provenance=read_provenance(p)) for p in args.shards]},
-        parameters={},
-    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_expression_set(combined, args.out, overwrite=args.overwrite, provenance=provenance)
+    save_expression_set(combined, args.out, overwrite=args.overwrite, provenance=provenance(args.shards))
     return 0
+
+
+def provenance(shards: list[Path]) -> dict[str, Any]:
+    """The combined set's record: each shard's name, sha256 and own record (under ``provenance``)."""
+    from kymata_core.io.nkg import read_provenance
+    from kymata_core.provenance import file_record, make_provenance
+
+    records = [dict(file_record(p), provenance=read_provenance(p)) for p in shards]
+    return make_provenance("combine", inputs={"shards": records}, parameters={})

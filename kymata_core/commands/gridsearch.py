@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
-import kymata_core
-from kymata_core.entities.transform import Transform
+from kymata_core.cli import COMMANDS
 from kymata_core.gridsearch.rates import EMEG_RATE, SampleRateError, resolve_transform_rate
 from kymata_core.io.conditions import condition_arg
-from kymata_core.io.emeg import read_emeg, source_estimate_files
-from kymata_core.io.transform import NAN_POLICIES, load_transform
+from kymata_core.io.transform import NAN_POLICIES
+from kymata_core.provenance import file_record, file_records, make_provenance
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +37,16 @@ rate is --transform-rate (an .npz may store it under the key sample_rate instead
 tested at the EMEG rate divided by a whole number d: its own rate if that fits, else --resample
 (a rate within 1% of such a fraction, or 'emeg'); the EMEG is down-sampled by taking every d-th
 sample inside the gridsearch. Splits are whole numbers of samples, so they stay aligned at any rate.
-Latencies are in seconds. The output .nkg records the package version, the sha256 of every input
-file and every parameter. The same inputs and --seed give a byte-identical .nkg.
+Latencies are in seconds. The output .nkg records its provenance (kymata-core info shows it): the
+package version and git commit, the Python and dependency versions, the name and sha256 of every input
+file, every parameter and the seed. The same inputs, --seed and environment give a byte-identical .nkg.
 """
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "gridsearch",
-        help="gridsearch one transform against one participant's EMEG",
+        help=COMMANDS["gridsearch"],
         description="Test one transform against every channel (sensor or hexel) at every latency and write "
         "the log10 p-values as an .nkg ExpressionSet.",
         epilog=EPILOG,
@@ -188,6 +186,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.overwrite:
         raise FileExistsError(f"{args.out} already exists (pass --overwrite to replace it)")
 
+    from kymata_core.entities.transform import Transform
+    from kymata_core.io.emeg import read_emeg
+    from kymata_core.io.transform import load_transform
+
     transform = load_transform(
         args.transform,
         name=args.transform_name if args.transform.suffix.lower() != ".npy" else None,
@@ -248,57 +250,48 @@ def run(args: argparse.Namespace) -> int:
 
 
 def provenance(args: argparse.Namespace, transform, emeg) -> dict[str, Any]:
-    """What made the ``.nkg``: package version, input files (name and sha256), every parameter and the seed.
+    """What made the ``.nkg``: the common record (:func:`kymata_core.provenance.make_provenance`) with
+    the input files, every gridsearch parameter, the rates used and the seed.
 
     File names are stored without their directories so that the same inputs give the same bytes
     wherever they live; the sha256 identifies the content.
     """
-    emeg_files = [args.emeg, args.operator] if args.operator else emeg_input_files(args.emeg, args.space)
-    return {
-        "command": "gridsearch",
-        "kymata_core_version": kymata_core.__version__,
-        "inputs": {
-            "emeg": [{"name": f.name, "sha256": sha256_file(f)} for f in emeg_files],
-            "transform": {"name": args.transform.name, "sha256": sha256_file(args.transform)},
-        },
-        "parameters": {
-            "channel_space": args.space,
-            "hemi": args.hemi,
-            "condition": condition_arg(args.condition),
-            "transform_name": transform.name,
-            "transform_rate": args.transform_rate,
-            "transform_sample_rate_used": transform.sample_rate,
-            "resample": args.resample,
-            "nan_policy": args.nan_policy,
-            "emeg_sample_rate": emeg.sample_rate,
-            "emeg_t_start": emeg.t_start,
-            "n_channels": emeg.n_channels,
-            "start_latency": args.start_latency,
-            "seconds_per_split": args.seconds_per_split,
-            "n_splits": args.n_splits,
-            "n_reps": args.n_reps,
-            "n_derangements": args.n_derangements,
-            "stimulus_delivery_latency": args.stimulus_delivery_latency,
-            "stimulus_shift_correction": args.stimulus_shift_correction,
-            "exact_t": args.exact_t,
-        },
-        "seed": args.seed,
+    if args.operator:
+        inputs = {"emeg": [file_record(args.emeg)], "operator": file_record(args.operator)}
+    else:
+        inputs = {"emeg": file_records(emeg_input_files(args.emeg, args.space))}
+    inputs["transform"] = file_record(args.transform)
+    parameters = {
+        "channel_space": args.space,
+        "hemi": args.hemi,
+        "condition": condition_arg(args.condition),
+        "transform_name": transform.name,
+        "transform_rate": args.transform_rate,
+        "transform_sample_rate_used": transform.sample_rate,
+        "resample": args.resample,
+        "nan_policy": args.nan_policy,
+        "emeg_sample_rate": emeg.sample_rate,
+        "emeg_t_start": emeg.t_start,
+        "n_channels": emeg.n_channels,
+        "start_latency": args.start_latency,
+        "seconds_per_split": args.seconds_per_split,
+        "n_splits": args.n_splits,
+        "n_reps": args.n_reps,
+        "n_derangements": args.n_derangements,
+        "stimulus_delivery_latency": args.stimulus_delivery_latency,
+        "stimulus_shift_correction": args.stimulus_shift_correction,
+        "exact_t": args.exact_t,
     }
+    return make_provenance("gridsearch", inputs, parameters, seed=args.seed)
 
 
 def emeg_input_files(path: Path, space: str) -> list[Path]:
     """Every file the EMEG input consists of (both ``.stc`` files of a pair)."""
     if space == "source":
+        from kymata_core.io.emeg import source_estimate_files
+
         return source_estimate_files(path)
     return [Path(path)]
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def estimate_memory_mb(args: argparse.Namespace) -> float:
@@ -318,7 +311,7 @@ def estimate_memory_mb(args: argparse.Namespace) -> float:
         # the sensor data and the operator's rows are held whole; hexels are formed a chunk at a time
         held = 4 * len(header.channel_names) * (sensors.n_reps * sensors.n_times + shape.n_channels)
     elif args.space == "source":
-        shape = read_emeg_shape(source_estimate_files(args.emeg)[0], args.space, hemi)
+        shape = read_emeg_shape(emeg_input_files(args.emeg, args.space)[0], args.space, hemi)
     else:
         shape = read_emeg_shape(args.emeg, args.space, hemi, condition)
     file_rate = args.transform_rate if args.transform_rate is not None else _npz_rate_only(args.transform)
@@ -401,7 +394,7 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--out {args.out}: the output must be an .nkg file")
     if args.operator is not None and not args.operator.exists():
         raise FileNotFoundError(f"source operator not found: {args.operator}")
-    if not args.emeg.exists() and not (args.space == "source" and not args.operator and source_estimate_files(args.emeg)):
+    if not args.emeg.exists() and not (args.space == "source" and not args.operator and emeg_input_files(args.emeg, args.space)):
         raise FileNotFoundError(f"EMEG file not found: {args.emeg}")
     if not args.transform.exists():
         raise FileNotFoundError(f"transform file not found: {args.transform}")

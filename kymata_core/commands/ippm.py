@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from kymata_core.io.atomic import atomic_write
-from kymata_core.io.json import dumps_strict
+from kymata_core.cli import COMMANDS
+from kymata_core.provenance import sidecar_path
 
 EPILOG = """\
 example:
@@ -24,6 +22,8 @@ With --truth (a simulated study's truth.json, or {"hierarchy"?: {...}, "effects"
 "hemisphere"?}, ...]}; the hierarchy defaults to --hierarchy) the IPPM is also checked against the planted
 structure (nodes within 10 ms of each planted latency, no extra nodes, edges along the hierarchy), and the
 result is written to OUT.check.json.
+The IPPM JSON keeps the reference's schema exactly, so the step's provenance (software, dependency
+versions, input checksums, denoiser and parameters) is written beside it, to OUT.provenance.json.
 """
 
 TRUTH_TOLERANCE_S = 0.010
@@ -33,7 +33,7 @@ _HEMISPHERE_ALIASES = {"lh": "left", "rh": "right", "left": "left", "right": "ri
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "ippm",
-        help="build an IPPM (JSON) from an expression set and a hierarchy",
+        help=COMMANDS["ippm"],
         description="Build a denoised IPPM from an .nkg expression set and a transform hierarchy; write its JSON.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -53,7 +53,9 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--out", required=True, type=Path, metavar="OUT.json", help="the IPPM JSON to write")
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace --out (and its .check.json) if it exists"
+        "--overwrite",
+        action="store_true",
+        help="replace --out (and its .check.json and .provenance.json) if they exist",
     )
     parser.add_argument(
         "--truth", type=Path, default=None, help="planted-effects JSON to check the IPPM against"
@@ -62,6 +64,8 @@ def add_parser(subparsers) -> None:
 
 
 def _load_mapping(path: Path, what: str) -> dict:
+    import yaml
+
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
     try:
@@ -200,6 +204,8 @@ def check_against_truth(
 
 
 def run(args: argparse.Namespace) -> int:
+    from kymata_core.io.atomic import atomic_write
+    from kymata_core.io.json import dumps_strict
     from kymata_core.io.nkg import load_expression_set
     from kymata_core.ippm.denoising_strategies import make_denoiser
     from kymata_core.ippm.hierarchy import CandidateTransformList
@@ -207,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
 
     # every check before the heavy work
     _check_out(args.out, args.overwrite)
+    _check_out(sidecar_path(args.out), args.overwrite)
     check_path = args.out.with_suffix(".check.json")
     if args.truth is not None:
         _check_out(check_path, args.overwrite)
@@ -237,8 +244,9 @@ def run(args: argparse.Namespace) -> int:
     text = ippm.to_json()
     with atomic_write(args.out, overwrite=args.overwrite, mode="w", encoding="utf-8") as f:
         f.write(text + "\n")
+    _write_provenance(args, denoiser, params)
     n_nodes = len(ippm.graph.nodes)
-    print(f"wrote {args.out} ({n_nodes} nodes)")
+    print(f"wrote {args.out} ({n_nodes} nodes) and its provenance {sidecar_path(args.out)}")
 
     if args.truth is not None:
         result = check_against_truth(json.loads(text), truth, str(args.truth), ctl.hierarchy)
@@ -250,3 +258,23 @@ def run(args: argparse.Namespace) -> int:
             f"{len(result['extra'])} extra nodes, {len(result['bad_edges'])} bad edges (see {check_path})"
         )
     return 0
+
+
+def provenance(args: argparse.Namespace, denoiser: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """The IPPM step's record: expression set, hierarchy (and truth) files, denoiser and its parameters."""
+    from kymata_core.provenance import file_record, make_provenance
+
+    inputs = {"expression": file_record(args.expression), "hierarchy": file_record(args.hierarchy)}
+    if args.truth is not None:
+        inputs["truth"] = file_record(args.truth)
+    parameters = {"denoiser": denoiser, "denoiser_params": params, "merge_hemispheres": args.merge_hemispheres}
+    return make_provenance("ippm", inputs, parameters)
+
+
+def _write_provenance(args: argparse.Namespace, denoiser: str | None, params: dict[str, Any]) -> None:
+    """Write the record beside --out: the IPPM JSON's schema (the reference's) has no member for it."""
+    from kymata_core.io.atomic import write_text_atomic
+    from kymata_core.provenance import provenance_json
+
+    text = provenance_json(provenance(args, denoiser, params))
+    write_text_atomic(sidecar_path(args.out), text, overwrite=args.overwrite)

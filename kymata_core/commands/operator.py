@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from kymata_core.cli import COMMANDS
 from kymata_core.io.conditions import condition_arg
 from kymata_core.io.source_operator import (
     DEFAULT_METHOD,
@@ -37,7 +38,7 @@ must agree on the channels; the evoked's condition gives nave.
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "operator",
-        help="build a participant's premorphed source operator from an inverse operator",
+        help=COMMANDS["operator"],
         description="Build the linear map from a participant's sensors to (morphed) hexels and write it as HDF5.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kymata_core.cli import COMMANDS
+
 EPILOG = """\
 examples:
   kymata-core plot expression --expression results/p01/expression.nkg --out results/p01/plots/expression.png \\
@@ -32,7 +34,7 @@ _TUPLE_OPTIONS = {"xlims", "fig_size", "minimap_latency_range", "xlims_s", "arro
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "plot",
-        help="draw the expression plot or an IPPM plot",
+        help=COMMANDS["plot"],
         description="Draw the expression plot of an .nkg file, or the plot of an IPPM JSON file.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

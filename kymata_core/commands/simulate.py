@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from kymata_core.simulate import DEMO_SPEC, StudySpec, simulate_study
+from kymata_core.cli import COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ fields left out take their defaults. The same spec and seed give byte-identical 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "simulate",
-        help="write a synthetic study with known ground truth (the demo data)",
+        help=COMMANDS["simulate"],
         description="Write a simulated study (EMEG, transforms, truth.json) with effects planted at known "
         "channels and latencies.",
         epilog=EPILOG,
@@ -58,6 +58,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kymata_core.simulate import DEMO_SPEC, StudySpec, simulate_study
+
     spec = StudySpec.from_yaml(args.spec) if args.spec is not None else DEMO_SPEC
     if args.seed is not None:
         spec = spec.with_seed(args.seed)

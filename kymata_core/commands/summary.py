@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
-from kymata_core.gridsearch.reliability import few_splits_warning
-from kymata_core.io.atomic import write_text_atomic
-from kymata_core.io.nkg import load_expression_set, read_provenance
-from kymata_core.summary import format_summary, summarise
+from kymata_core.cli import COMMANDS
 
 EPILOG = """\
 example:
@@ -18,14 +16,15 @@ example:
       results/group/expression-sensor.nkg results/group/expression-source.nkg
 
 With --truth (the truth.json of a simulated study) the summary says whether every planted effect
-was recovered, and lists significant channels where nothing was planted.
+was recovered, and lists significant channels where nothing was planted. The JSON's "provenance"
+member records the software, dependency versions and the inputs' checksums (see docs/nkg-format.md).
 """
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "summary",
-        help="summarise expression sets (and check planted effects)",
+        help=COMMANDS["summary"],
         description="Summarise a participant's expression sets: best channel and latency per transform.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -42,6 +41,9 @@ def add_parser(subparsers) -> None:
 def _gridsearch_warnings(path: Path) -> list[str]:
     """Warnings about the gridsearches behind an ``.nkg``, from its provenance (a shard's, or a combined
     set's record of its shards)."""
+    from kymata_core.gridsearch.reliability import few_splits_warning
+    from kymata_core.io.nkg import read_provenance
+
     provenance = read_provenance(path) or {}
     records = [shard.get("provenance") or {} for shard in provenance.get("inputs", {}).get("shards", [])]
     warnings = []
@@ -55,6 +57,10 @@ def _gridsearch_warnings(path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kymata_core.io.atomic import write_text_atomic
+    from kymata_core.io.nkg import load_expression_set
+    from kymata_core.summary import format_summary, summarise
+
     for out in (args.out, args.text):
         if out is not None and out.exists() and not args.overwrite:
             raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
@@ -70,8 +76,19 @@ def run(args: argparse.Namespace) -> int:
         summary["warnings"] = warnings
     text = format_summary(summary)
     if args.out is not None:
+        summary["provenance"] = provenance(args)
         write_text_atomic(args.out, json.dumps(summary, indent=2) + "\n", overwrite=args.overwrite)
     if args.text is not None:
         write_text_atomic(args.text, text, overwrite=args.overwrite)
     print(text, end="")
     return 0
+
+
+def provenance(args: argparse.Namespace) -> dict[str, Any]:
+    """The summary's record: the expression sets (and truth file) it read, and the participant."""
+    from kymata_core.provenance import file_record, file_records, make_provenance
+
+    inputs: dict[str, Any] = {"expressions": file_records(args.expressions)}
+    if args.truth is not None:
+        inputs["truth"] = file_record(args.truth)
+    return make_provenance("summary", inputs, parameters={"participant": args.participant})

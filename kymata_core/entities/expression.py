@@ -23,11 +23,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NamedTuple, Self, get_args
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, get_args
 
 import numpy as np
 import sparse
-import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
 from kymata_core.entities.coo import empty_coo, make_coo
@@ -47,6 +46,9 @@ from kymata_core.entities.datatypes import (
     SensorDType,
 )
 from kymata_core.io.layouts import Hemisphere, SensorLayout
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 _InputDataArray = ArrayLike | sparse.SparseArray
 GroupedPoints = dict[str, list["ExpressionPoint"]]
@@ -147,17 +149,24 @@ class ExpressionSet(ABC):
         self._channel_coord_name = channel_coord_name
         shape_tl = (len(self._latencies), len(self._transforms))
         counts = _ValueCounts()
-        self._data: dict[str, xr.DataArray] = {}
+        # Each block is held as its channel ids and a sparse COO; the xarray view of a block is built only
+        # when asked for (block(), left, right, scalp): the gridsearch, .nkg I/O, combine and IPPMs never
+        # need it, and importing xarray costs every job a quarter of a second.
+        self._channels: dict[str, NDArray] = {}
+        self._coos: dict[str, sparse.COO] = {}
         for block, raw_channels in channel_coord_values.items():
             channels = _validate_channels(raw_channels, channel_coord_dtype, block)
             coo, block_counts = _to_coo(data_blocks[block], (len(channels), *shape_tl), block)
             counts += block_counts
-            self._data[block] = self._wrap(coo, channels)
+            self._channels[block], self._coos[block] = channels, coo
+        self._views: dict[str, xr.DataArray] = {}
         _warn_about_values(counts)
 
     # --- construction helpers -------------------------------------------------------------------
 
     def _wrap(self, coo: sparse.COO, channels: NDArray) -> xr.DataArray:
+        import xarray as xr
+
         return xr.DataArray(
             coo,
             dims=(self._channel_coord_name, DIM_LATENCY, DIM_TRANSFORM),
@@ -189,7 +198,7 @@ class ExpressionSet(ABC):
     @property
     def block_names(self) -> list[str]:
         """The names of the set's blocks, in order."""
-        return list(self._data)
+        return list(self._coos)
 
     @property
     def channel_coord_name(self) -> str:
@@ -198,15 +207,17 @@ class ExpressionSet(ABC):
 
     def channels(self, block: str) -> NDArray:
         """Channel ids of one block, in order."""
-        return self._data[block].coords[self._channel_coord_name].values.copy()
+        return self._channels[block].copy()
 
     def block(self, block: str) -> xr.DataArray:
         """The DataArray (channel, latency, transform) of one block, over a sparse COO array."""
-        return self._data[block]
+        if block not in self._views:
+            self._views[block] = self._wrap(self._coos[block], self._channels[block])
+        return self._views[block]
 
     def coo(self, block: str) -> sparse.COO:
         """The sparse COO array (channel, latency, transform) of one block."""
-        return self._data[block].data
+        return self._coos[block]
 
     # --- methods --------------------------------------------------------------------------------
 
@@ -231,7 +242,7 @@ class ExpressionSet(ABC):
                 f"(the set spans {self._latencies[0]} to {self._latencies[-1]} s)"
             )
         indices = np.flatnonzero(keep)
-        coos = {b: _take(self.coo(b), 1, indices) for b in self._data}
+        coos = {b: _take(self.coo(b), 1, indices) for b in self._coos}
         return self._with_blocks(self.transforms, self._latencies[indices], self._channel_map(), coos)
 
     def rename(self, transforms: dict[str, str] | None = None, channels: dict | None = None) -> None:
@@ -267,7 +278,8 @@ class ExpressionSet(ABC):
                 renamed = np.array([channels.get(c, c) for c in values.tolist()], dtype=values.dtype.type)
                 channel_map[block] = _validate_channels(renamed, values.dtype.type, block)
         self._transforms = new_transforms
-        self._data = {b: self._wrap(self.coo(b), channel_map[b]) for b in self._data}
+        self._channels = {b: channel_map[b] for b in self._coos}
+        self._views = {}
 
     @abstractmethod
     def best_transforms(self) -> list[ExpressionPoint] | tuple[list[ExpressionPoint], ...]:
@@ -281,7 +293,7 @@ class ExpressionSet(ABC):
         return self.copy()
 
     def __deepcopy__(self, memo) -> Self:
-        coos = {b: self.coo(b).copy() for b in self._data}
+        coos = {b: self.coo(b).copy() for b in self._coos}
         return self._with_blocks(self.transforms, self._latencies.copy(), self._channel_map(), coos)
 
     def __getitem__(self, transforms: str | Sequence[str]) -> Self:
@@ -292,7 +304,7 @@ class ExpressionSet(ABC):
             raise KeyError(f"transform(s) {missing} not in this set (has {self._transforms})")
         wanted_set = set(wanted)
         indices = np.array([i for i, t in enumerate(self._transforms) if t in wanted_set], dtype=np.intp)
-        coos = {b: _take(self.coo(b), 2, indices) for b in self._data}
+        coos = {b: _take(self.coo(b), 2, indices) for b in self._coos}
         return self._with_blocks([self._transforms[i] for i in indices], self._latencies, self._channel_map(), coos)
 
     def __add__(self, other: ExpressionSet) -> Self:
@@ -304,9 +316,9 @@ class ExpressionSet(ABC):
         assert isinstance(other, ExpressionSet)
         if self._transforms != other._transforms or not np.array_equal(self._latencies, other._latencies):
             return False
-        if list(self._data) != list(other._data):
+        if list(self._coos) != list(other._coos):
             return False
-        for b in self._data:
+        for b in self._coos:
             if not np.array_equal(self.channels(b), other.channels(b)):
                 return False
             a, c = self.coo(b), other.coo(b)
@@ -320,13 +332,13 @@ class ExpressionSet(ABC):
     __hash__ = None  # mutable (rename), so unhashable
 
     def __repr__(self) -> str:
-        blocks = ", ".join(f"{b}: {len(self.channels(b))} channels" for b in self._data)
+        blocks = ", ".join(f"{b}: {len(self.channels(b))} channels" for b in self._coos)
         return (
             f"{type(self).__name__}({len(self._transforms)} transform(s), {len(self._latencies)} latencies, {blocks})"
         )
 
     def _channel_map(self) -> dict[str, NDArray]:
-        return {b: self.channels(b) for b in self._data}
+        return {b: self.channels(b) for b in self._coos}
 
     def _best_points(self, block: str) -> list[ExpressionPoint]:
         """Best points of one block, by the rule in the class docstring of :meth:`best_transforms`."""
@@ -417,12 +429,12 @@ class HexelExpressionSet(ExpressionSet):
     @property
     def left(self) -> xr.DataArray:
         """Left-hemisphere data (hexel, latency, transform)."""
-        return self._data[BLOCK_LEFT]
+        return self.block(BLOCK_LEFT)
 
     @property
     def right(self) -> xr.DataArray:
         """Right-hemisphere data (hexel, latency, transform)."""
-        return self._data[BLOCK_RIGHT]
+        return self.block(BLOCK_RIGHT)
 
     def best_transforms(self) -> tuple[list[ExpressionPoint], list[ExpressionPoint]]:
         """For each hexel, its best transform, latency and log10 p, as a pair (left, right) of lists.
@@ -515,7 +527,7 @@ class SensorExpressionSet(ExpressionSet):
     @property
     def scalp(self) -> xr.DataArray:
         """The data (sensor, latency, transform)."""
-        return self._data[BLOCK_SCALP]
+        return self.block(BLOCK_SCALP)
 
     @property
     def sensor_layout(self) -> SensorLayout | None:

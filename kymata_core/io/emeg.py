@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from kymata_core.io.conditions import Condition, describe_condition, select_recordings
 from kymata_core.io.emeg_shape import evoked_entries, stc_sample_rate
 from kymata_core.io.layouts import SensorLayout
-from kymata_core.io.sensors import guess_sensor_layout, sensor_sides
+from kymata_core.io.sensors import brain_channel_picks, guess_sensor_layout, sensor_sides
 
 log = logging.getLogger(__name__)
 
@@ -236,13 +236,7 @@ def _read_epochs_repetitions(path: Path, condition: Condition) -> _Repetitions:
 
 
 def _pick_names(info: mne.Info, picks: Sequence[str], exclude_bads: bool, path: Path) -> list[str]:
-    types = set(picks)
-    meg: bool | str = True if "meg" in types else ("mag" if "mag" in types else False)
-    if "grad" in types and "meg" not in types:
-        meg = "grad" if meg is False else True
-    idx = mne.pick_types(
-        info, meg=meg, eeg="eeg" in types, ref_meg=False, exclude="bads" if exclude_bads else []
-    )
+    idx = brain_channel_picks(info, exclude_bads=exclude_bads, types=picks)
     if len(idx) == 0:
         raise ValueError(
             f"{path}: no channels left after picking {list(picks)}"

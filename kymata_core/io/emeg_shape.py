@@ -87,6 +87,8 @@ def _read_shape(
 def _evoked_shape(path: Path, condition: Condition) -> EMEGShape:
     import mne
 
+    from kymata_core.io.sensors import brain_channel_picks
+
     if path.name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")):
         try:
             epochs = mne.read_epochs(path, preload=False, verbose="error")
@@ -104,7 +106,7 @@ def _evoked_shape(path: Path, condition: Condition) -> EMEGShape:
             raise ValueError(f"{path} is not a readable MNE evoked file: {e}") from None
         n_times = entries[chosen[0]].n_times
         t_start = entries[chosen[0]].first / float(info["sfreq"])
-    picks = mne.pick_types(info, meg=True, eeg=True, ref_meg=False, exclude="bads")
+    picks = brain_channel_picks(info)
     return EMEGShape(len(picks), len(chosen), n_times, float(info["sfreq"]), t_start)
 
 

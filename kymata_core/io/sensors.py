@@ -10,6 +10,7 @@ otherwise from where the channel was in this recording, in the head frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,7 +65,13 @@ def normalise_channel_name(name: str) -> str:
     return cleaned or name
 
 
-def brain_channel_picks(info: mne.Info, *, exclude_bads: bool = True) -> list[int]:
+def brain_channel_picks(
+    info: mne.Info,
+    *,
+    exclude_bads: bool = True,
+    types: Sequence[str] = ("meg", "eeg"),
+    exclude: Sequence[str] = (),
+) -> list[int]:
     """Indices of the brain sensors of a recording: MEG magnetometers and gradiometers, and EEG.
 
     Never reference magnetometers or gradiometers (CTF's and KIT's ``ref_meg``), stimulus, EOG,
@@ -75,6 +82,10 @@ def brain_channel_picks(info: mne.Info, *, exclude_bads: bool = True) -> list[in
     info : mne.Info
     exclude_bads : bool
         Leave out the channels listed in ``info["bads"]``.
+    types : sequence of {"meg", "mag", "grad", "eeg"}
+        The kinds of brain sensor wanted (default all).
+    exclude : sequence of str
+        Channels to leave out besides the bad ones.
 
     Returns
     -------
@@ -83,7 +94,16 @@ def brain_channel_picks(info: mne.Info, *, exclude_bads: bool = True) -> list[in
     """
     import mne
 
-    picks = mne.pick_types(info, meg=True, eeg=True, ref_meg=False, exclude="bads" if exclude_bads else [])
+    wanted = set(types)
+    unknown = wanted - {"meg", "mag", "grad", "eeg"}
+    if unknown:
+        raise ValueError(f"unknown brain channel type(s) {sorted(unknown)}; use meg, mag, grad or eeg")
+    if "meg" in wanted or {"mag", "grad"} <= wanted:
+        meg: bool | str = True
+    else:
+        meg = "mag" if "mag" in wanted else "grad" if "grad" in wanted else False
+    dropped = [*(info["bads"] if exclude_bads else []), *exclude]
+    picks = mne.pick_types(info, meg=meg, eeg="eeg" in wanted, ref_meg=False, exclude=[c for c in dropped if c in info.ch_names])
     return [int(p) for p in picks]
 
 

@@ -7,6 +7,9 @@ Used by ``tests/test_cluster.py``; usable by hand too::
     jobs = harness.jobs_since("slurm", res.started)
 
 Schedulers are the real ones brought up by ``.ci/cluster/slurm-up.sh`` / ``sge-up.sh`` (or a real site's).
+The profiles ship placeholders for their site settings (account, partition, queue, parallel
+environment); runs through a scheduler add the site's values as a second profile, CI's from
+``.ci/cluster/profiles/<scheduler>/`` unless ``KYMATA_SITE_PROFILES`` names another directory of them.
 Every workflow run is wrapped in ``timeout -k 10 <s>``: a misconfigured status check makes Snakemake
 wait forever, and SIGTERM alone only makes it wait for its running jobs.
 """
@@ -29,13 +32,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "profiles"
 TOY = Path(__file__).resolve().parent / "toy"
+SITE_PROFILES = Path(os.environ.get("KYMATA_SITE_PROFILES", REPO / ".ci" / "cluster" / "profiles"))
+"""Directory with a profile of site settings per scheduler (``slurm/``, ``sge/``), given after the user's."""
 
 SCHEDULERS = ("slurm", "sge")
 SGE_DEFAULT_ENV = {"SGE_ROOT": "/var/lib/gridengine", "SGE_CELL": "default"}
-# How each executor reports a submission in Snakemake's output.
+# How each executor reports a submission in Snakemake's output, and whether it was a group job: the SLURM
+# plugin logs a group job under slurm_logs/group_<name>/, cluster-generic says "Submitted group job".
 _SUBMITTED = {
-    "slurm": re.compile(r"has been submitted with SLURM jobid (\d+)"),
-    "sge": re.compile(r"Submitted (?:group )?job \S+ with external jobid '([^'.\s]+)"),
+    "slurm": re.compile(
+        r"has been submitted with SLURM jobid (?P<id>\d+) \(log: \S*?/slurm_logs/(?P<group>group_)?"
+    ),
+    "sge": re.compile(r"Submitted (?P<group>group )?job \S+ with external jobid '(?P<id>[^'.\s]+)"),
 }
 
 
@@ -51,6 +59,8 @@ class RunResult:
     """``time.time()`` just before Snakemake started (for ``jobs_since``)."""
     submitted: list[str] = field(default_factory=list)
     """Scheduler job ids Snakemake reported submitting, in order."""
+    groups: list[str] = field(default_factory=list)
+    """Those of ``submitted`` that were group jobs (several Snakemake jobs in one scheduler job)."""
 
     def tail(self, lines: int = 60) -> str:
         """The last ``lines`` lines of the output, for assertion messages."""
@@ -70,6 +80,10 @@ class SchedulerJob:
     cpus: int
     submitted: datetime
     raw: dict[str, str]
+    mem_mb: int | None = None
+    """Memory the job asked for (SLURM --mem; SGE the memory complex per slot times the slots)."""
+    minutes: float | None = None
+    """Wall time the job asked for (SLURM -t, SGE h_rt)."""
 
 
 # ---- schedulers ------------------------------------------------------------------------------------
@@ -129,7 +143,17 @@ def jobs_since(kind: str, t0: float) -> list[SchedulerJob]:
 
 def slurm_jobs_since(t0: float) -> list[SchedulerJob]:
     """Jobs ``sacct`` knows that were submitted at or after ``t0`` (needs slurmdbd accounting)."""
-    fields = ["JobIDRaw", "JobName", "State", "ExitCode", "Comment", "AllocCPUS", "ReqMem", "Submit"]
+    fields = [
+        "JobIDRaw",
+        "JobName",
+        "State",
+        "ExitCode",
+        "Comment",
+        "AllocCPUS",
+        "ReqMem",
+        "Timelimit",
+        "Submit",
+    ]
     start = datetime.fromtimestamp(int(t0))
     proc = _run_quiet(
         ["sacct", "-X", "-n", "-P", "-a", "-S", start.strftime("%Y-%m-%dT%H:%M:%S"), "-o", ",".join(fields)],
@@ -156,9 +180,33 @@ def slurm_jobs_since(t0: float) -> list[SchedulerJob]:
                 cpus=int(raw["AllocCPUS"] or 0),
                 submitted=submitted,
                 raw=raw,
+                mem_mb=_megabytes(raw["ReqMem"]),
+                minutes=_minutes(raw["Timelimit"]),
             )
         )
     return jobs
+
+
+def _megabytes(text: str) -> int | None:
+    """``"292M"``, ``"2G"``, ``"2048Mn"`` (SLURM ReqMem; SGE's ``h_vmem=2048M``) in MB."""
+    m = re.fullmatch(r"([\d.]+)([KMGT]?)[nc]?", text.strip())
+    if not m:
+        return None
+    scale = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024**2}[m.group(2)]
+    return round(float(m.group(1)) * scale)
+
+
+def _minutes(text: str) -> float | None:
+    """``"01:20:00"``, ``"1-00:00:00"``, ``"20:00"`` (SLURM Timelimit) or seconds (SGE h_rt) in minutes."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text) / 60
+    days, _, clock = text.rpartition("-")
+    parts = clock.split(":")
+    if not all(p.isdigit() for p in parts) or not 2 <= len(parts) <= 3:
+        return None
+    h, m, sec = [0] * (3 - len(parts)) + [int(p) for p in parts]
+    return (int(days or 0) * 24 + h) * 60 + m + sec / 60
 
 
 def sge_jobs_since(t0: float) -> list[SchedulerJob]:
@@ -183,6 +231,10 @@ def sge_jobs_since(t0: float) -> list[SchedulerJob]:
         if submitted < start:
             continue
         name = raw.get("jobname", "")
+        slots = int(raw.get("slots", "0") or 0)
+        # category: the request, e.g. "-q all.q -l h_rt=1800,h_vmem=2048M -pe smp 1"
+        requests = dict(re.findall(r"(\w+)=([^,\s]+)", raw.get("category", "")))
+        per_slot = _megabytes(requests.get("h_vmem", ""))
         jobs.append(
             SchedulerJob(
                 jobid=raw["jobnumber"],
@@ -190,12 +242,46 @@ def sge_jobs_since(t0: float) -> list[SchedulerJob]:
                 rule=name[len("smk_") :] if name.startswith("smk_") else None,
                 ok=raw.get("failed", "").split(" ")[0] == "0"
                 and raw.get("exit_status", "").split(" ")[0] == "0",
-                cpus=int(raw.get("slots", "0") or 0),
+                cpus=slots,
                 submitted=submitted,
                 raw=raw,
+                mem_mb=None if per_slot is None else per_slot * max(slots, 1),
+                minutes=_minutes(requests.get("h_rt", "")),
             )
         )
     return jobs
+
+
+def job_log(kind: str, workdir: Path, jobid: str) -> Path:
+    """The log the scheduler kept of a Snakemake job (the profiles keep them under ``.snakemake/``)."""
+    logs = Path(workdir) / ".snakemake"
+    pattern = f"slurm_logs/**/{jobid}.log" if kind == "slurm" else f"sge_logs/*.o{jobid}"
+    paths = sorted(logs.glob(pattern))
+    if len(paths) != 1:
+        raise FileNotFoundError(f"no single log of {kind} job {jobid} under {logs}: {paths}")
+    return paths[0]
+
+
+def group_members(kind: str, workdir: Path, jobid: str) -> list[dict[str, int]]:
+    """The Snakemake jobs a group job ran, each as its ``mem_mb`` and ``runtime`` (minutes), from the log
+    the scheduler kept of it (the Snakemake inside prints every job it runs as "localrule <rule>:")."""
+    members, in_job = [], False
+    for line in job_log(kind, workdir, jobid).read_text().splitlines():
+        if re.match(r"localrule \w+:$", line.strip()):
+            in_job = True
+        elif in_job and line.strip().startswith("resources:"):
+            values = dict(re.findall(r"(\w+)=(\d+)(?:,|$)", line))
+            members.append({"mem_mb": int(values["mem_mb"]), "runtime": int(values["runtime"])})
+            in_job = False
+    return members
+
+
+def group_parallelism(kind: str, workdir: Path, jobid: str) -> int | None:
+    """How many of its jobs the Snakemake inside a group job could run at once: on SLURM the ``--jobs``
+    of the job-step executor (which runs each job as its own ``srun``), on SGE the cores it was given."""
+    pattern = r"--executor slurm-jobstep --jobs (\d+)" if kind == "slurm" else r"^Provided cores: (\d+)"
+    m = re.search(pattern, job_log(kind, workdir, jobid).read_text(), re.MULTILINE)
+    return int(m.group(1)) if m else None
 
 
 # ---- workflows -------------------------------------------------------------------------------------
@@ -219,6 +305,12 @@ def copy_workflow(
     return dest
 
 
+def site_profile(kind: str) -> Path | None:
+    """The profile of site settings for scheduler ``kind`` (``SITE_PROFILES/<kind>``), if there is one."""
+    path = SITE_PROFILES / kind
+    return path if (path / "config.yaml").is_file() else None
+
+
 def run_workflow(
     workdir: Path,
     profile: str | os.PathLike[str],
@@ -229,16 +321,21 @@ def run_workflow(
     env: dict[str, str] | None = None,
     targets: Sequence[str] = (),
     scheduler: str | None = None,
+    site: str | os.PathLike[str] | None | bool = True,
 ) -> RunResult:
     """Run ``python -m snakemake --profile <profile>`` in ``workdir``, under ``timeout -k 10``.
 
     ``snakefile``/``configfile`` may be absolute (a workflow elsewhere, outputs written in ``workdir``)
     or relative to ``workdir``. The Python running this function runs Snakemake, and cluster jobs
     re-run ``python -m snakemake`` from the same environment. ``scheduler`` ("slurm"/"sge"; default:
-    the profile directory's name if it is one of those) says how to read submitted job ids.
+    the profile directory's name if it is one of those) says how to read submitted job ids. ``site`` is
+    a second profile with the site settings (``True``: :func:`site_profile` of the scheduler; ``None``
+    or ``False``: none, so a cluster profile's placeholders stay).
     """
     prof = profile_path(profile)
     kind = scheduler or (prof.name if prof.name in SCHEDULERS else None)
+    if site is True:
+        site = site_profile(kind) if kind else None
     cmd = [
         "timeout",
         "-k",
@@ -251,6 +348,8 @@ def run_workflow(
         "--profile",
         str(prof),
     ]
+    if site:
+        cmd += ["--profile", str(profile_path(site))]
     if snakefile is not None:
         cmd += ["--snakefile", str(snakefile)]
     if configfile is not None:
@@ -267,8 +366,10 @@ def run_workflow(
         check=False,
     )
     seconds = time.time() - started
-    submitted = _SUBMITTED[kind].findall(proc.stdout) if kind else []
-    return RunResult(proc.returncode, proc.stdout, seconds, Path(workdir), started, submitted)
+    matches = list(_SUBMITTED[kind].finditer(proc.stdout)) if kind else []
+    submitted = [m.group("id") for m in matches]
+    groups = [m.group("id") for m in matches if m.group("group")]
+    return RunResult(proc.returncode, proc.stdout, seconds, Path(workdir), started, submitted, groups)
 
 
 def accounted_jobs(result: RunResult, jobs: Iterable[SchedulerJob]) -> list[SchedulerJob]:
@@ -312,6 +413,8 @@ class Target:
     ignore: tuple[str, ...] = ()
     expected_jobs: int | None = None
     """How many jobs must go to the scheduler (``None``: at least one)."""
+    expected_groups: int = 0
+    """How many of those must be group jobs (several Snakemake jobs in one scheduler job)."""
     expected_cpus: dict[str, int] = field(default_factory=dict)
     """Rule -> CPUs the scheduler must have allotted (checks threads -> cpus-per-task / -pe smp)."""
     with_workflow_profile: bool = True

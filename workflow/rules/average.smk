@@ -14,10 +14,12 @@ rule average_sensor:
         condition=condition_flags(),
         n_reps=GRIDSEARCH["n_reps"],
     resources:
-        mem_mb=lambda wildcards, input: 1024 + 3 * int(input.size_mb),
-        runtime=30,
+        mem_mb=on_retry(lambda wildcards, input: 1024 + 3 * int(input.size_mb), RETRY_MEM),
+        runtime=on_retry(30, RETRY_TIME),
     shell:
-        KYMATA + " average --space sensor {params.condition} --n-reps {params.n_reps} --out {output} {input} > {log} 2>&1"
+        kymata(
+            "average --space sensor {params.condition} --n-reps {params.n_reps} --out {output} {input} > {log} 2>&1"
+        )
 
 
 rule average_source:
@@ -38,7 +40,9 @@ rule average_source:
     benchmark:
         f"{RESULTS}/benchmarks/average/source.tsv"
     resources:
-        mem_mb=average_source_mem_mb,
-        runtime=30,
+        mem_mb=on_retry(average_source_mem_mb, RETRY_MEM),
+        runtime=on_retry(30, RETRY_TIME),
     shell:
-        KYMATA + " average --space source {params.operators} --out {output.lh} {input.evoked} > {log} 2>&1"
+        kymata(
+            "average --space source {params.operators} --out {output.lh} {input.evoked} > {log} 2>&1"
+        )

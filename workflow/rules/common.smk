@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from snakemake.logging import logger
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import min_version, validate
 
 from kymata_core.config_schema import check_config
@@ -27,7 +28,19 @@ for warning in STUDY.warnings:
 
 # Every rule runs the `kymata-core` command with the Python that runs Snakemake (its module form), so
 # the workflow needs no PATH set-up: not in a shell without the venv activated, not on cluster nodes.
-KYMATA = f"{shlex.quote(sys.executable)} -m kymata_core"
+# In a container (--software-deployment-method apptainer) that Python is not there: the image's own
+# kymata-core is used.
+if DeploymentMethod.APPTAINER in workflow.deployment_settings.deployment_method:
+    KYMATA = "kymata-core"
+else:
+    KYMATA = f"{shlex.quote(sys.executable)} -m kymata_core"
+
+
+def kymata(arguments):
+    """The shell command running the kymata-core subcommand and `arguments` (a shell: template)."""
+    return f"{KYMATA} {arguments}"
+
+
 RESULTS = STUDY.results
 DEMO = config["dataset"] == "demo"
 GRIDSEARCH = config["gridsearch"]
@@ -56,6 +69,11 @@ wildcard_constraints:
     space="sensor|source",
     denoiser="maxpool|adaptive_maxpool|dbscan|gmm|mean_shift",
     fmt="png|svg|pdf",
+
+
+# A participant wildcard that is not the grand average (rules that make a real participant's files). The
+# look-ahead ends at the next character that cannot be in a name: in a path, "group/" is the group.
+PARTICIPANT_NOT_GROUP = f"(?!{GROUP}(?![A-Za-z0-9_-])){NAME_PATTERN}"
 
 
 # --- input functions and parameters -----------------------------------------------------------------
@@ -162,6 +180,24 @@ def _operator_flags():
 OPERATOR_FLAGS = _operator_flags() if STUDY.source_from_inverse else ""
 
 
+def _evoked_flags():
+    """Every flag of the BIDS evoked jobs but the participant: the dataset's entities and the epoching."""
+    b, e = STUDY.bids, STUDY.epochs
+    flags = [f"--bids-root {shlex.quote(b.root)} --task {shlex.quote(b.task)} --datatype {b.datatype}"]
+    flags += [f"--{key} {shlex.quote(str(value))}" for key, value in (("session", b.session), ("run", b.run), ("acquisition", b.acquisition)) if value is not None]
+    flags.append(f"--trigger {shlex.quote(str(e.trigger))} --duration {e.duration!r} --before {e.before!r} --after {e.after!r}")
+    flags += [f"--{key} {value!r}" for key, value in (("l-freq", e.l_freq), ("h-freq", e.h_freq)) if value is not None]
+    if e.stim_channel:
+        flags.append(f"--stim-channel {shlex.quote(e.stim_channel)}")
+    flags += [f"--bad-channel {shlex.quote(ch)}" for ch in e.bad_channels]
+    if e.keep_repetitions:
+        flags.append("--keep-repetitions")
+    return " ".join(flags)
+
+
+EVOKED_FLAGS = _evoked_flags() if STUDY.epochs_from_bids else ""
+
+
 def projected_gridsearch_inputs(wildcards):
     """A participant's evoked, source operator and transform: a hexel gridsearch through the operator."""
     return {
@@ -253,4 +289,78 @@ def all_targets():
             fmt=fmts,
         )
     targets.append(f"{RESULTS}/config.yaml")
+    targets += REPORT_TARGETS
     return targets
+
+
+# --- cluster runs: retries and site settings ----------------------------------------------------------
+
+
+def on_retry(base, growth):
+    """A resource request that grows each time a failed job is retried (`retries` in the cluster profiles).
+
+    ``base`` is the first attempt's request: a number, or a resource function of the job's wildcards,
+    input and threads. Attempt n asks for ``base * (1 + growth * (n - 1))``, rounded up, so that a job
+    the scheduler killed for its memory or time comes back with more instead of failing the same way.
+    Local runs do not retry: their one attempt asks for ``base``.
+    """
+    import inspect
+    import math
+
+    if not callable(base):
+
+        def constant(wildcards, attempt):
+            return math.ceil(base * (1 + growth * (attempt - 1)))
+
+        return constant
+
+    wanted = set(inspect.signature(base).parameters) & {"input", "threads"}
+
+    def grown(wildcards, input, threads, attempt):
+        given = {"input": input, "threads": threads}
+        value = base(wildcards, **{name: given[name] for name in wanted})
+        return math.ceil(value * (1 + growth * (attempt - 1)))
+
+    return grown
+
+
+# How much more a retry asks for: half as much memory again, and the whole time again, per retry.
+RETRY_MEM = 0.5
+RETRY_TIME = 1.0
+
+# Where to look up each site setting the cluster profiles leave as a placeholder.
+SITE_SETTINGS = {
+    "slurm_account": "a SLURM account you may charge (sacctmgr -n show assoc user=$USER format=account)",
+    "slurm_partition": "a SLURM partition (sinfo -s)",
+    "sge_queue": "a Grid Engine queue (qconf -sql; '' lets SGE choose)",
+    "sge_pe": "a Grid Engine parallel environment for multi-threaded jobs (qconf -spl)",
+}
+
+
+def check_site_settings():
+    """Stop with one message while a profile's site settings are still the placeholders it ships.
+
+    profiles/slurm and profiles/sge give `default-resources` such as ``slurm_account: <your account>``:
+    a value in angle brackets marks a setting only the user can know. Left as it is, it would reach
+    sbatch or qsub and fail there, job after job, after the DAG is built.
+    """
+    from snakemake.exceptions import WorkflowError
+
+    defaults = workflow.resource_settings.default_resources
+    if not defaults:
+        return
+    unset = []
+    for name, value in defaults.items():
+        raw = getattr(value, "raw", value)
+        text = raw.strip().strip("'\"") if isinstance(raw, str) else ""  # the profiles may quote it
+        if text.startswith("<") and text.endswith(">"):
+            unset.append(f"  {name}: {raw}    -> {SITE_SETTINGS.get(name, 'your site value')}")
+    if unset:
+        raise WorkflowError(
+            "kymata-pipeline: the cluster profile's site settings are still placeholders. Set them under "
+            "default-resources in the profile you run with (profiles/slurm/config.yaml or "
+            "profiles/sge/config.yaml; README.md, 'Running on a cluster'):\n" + "\n".join(unset)
+        )
+
+
+check_site_settings()

@@ -14,15 +14,22 @@ rule gridsearch:
         ),
     params:
         args=GRIDSEARCH_FLAGS,
+        dense_out=lambda wildcards, output: (
+            f"--dense-out {output.dense}" if GRIDSEARCH["save_dense"] else ""
+        ),
     log:
         f"{RESULTS}/logs/gridsearch/{{participant}}/{{transform}}.{{hemi}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/gridsearch/{{participant}}/{{transform}}.{{hemi}}.tsv"
     threads: GRIDSEARCH["threads"]
+    # On a cluster, several of a participant's gridsearch jobs run as one cluster job, one after another
+    # (group-components in profiles/slurm and profiles/sge); locally groups play no part.
+    group: "gridsearch_{participant}"
     resources:
-        mem_mb=gridsearch_mem_mb,
-        runtime=GRIDSEARCH["runtime_min"],
+        mem_mb=on_retry(gridsearch_mem_mb, RETRY_MEM),
+        runtime=on_retry(GRIDSEARCH["runtime_min"], RETRY_TIME),
     shell:
-        KYMATA + " gridsearch --emeg {input.emeg[0]} --transform {input.transform} {params.args}"
-        + (" --dense-out {output.dense}" if GRIDSEARCH["save_dense"] else "")
-        + " --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"
+        kymata(
+            "gridsearch --emeg {input.emeg[0]} --transform {input.transform} {params.args} {params.dense_out}"
+            " --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"
+        )

@@ -2,8 +2,14 @@
 
 
 rule hierarchy:
+    localrule: True
     output:
-        f"{RESULTS}/ippm/hierarchy.json",
+        report(
+            f"{RESULTS}/ippm/hierarchy.json",
+            caption="../report/hierarchy.rst",
+            category="Configuration",
+            labels={"file": "IPPM hierarchy (JSON)"},
+        ),
     params:
         hierarchy=HIERARCHY,
     log:
@@ -20,7 +26,15 @@ rule ippm:
         hierarchy=f"{RESULTS}/ippm/hierarchy.json",
         truth=truth_file(),
     output:
-        json=f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.json",
+        json=report(
+            f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.json",
+            caption="../report/ippm-json.rst",
+            category=lambda wildcards: "Group average" if wildcards.participant == GROUP else "Participants",
+            subcategory=lambda wildcards: None if wildcards.participant == GROUP else wildcards.participant,
+            labels={"participant": "{participant}", "result": "IPPM JSON ({denoiser})", "space": "{space}"},
+        ),
+        # written by the command beside the JSON (kymata-core info reads it)
+        provenance=f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.provenance.json",
         **(
             {"check": f"{RESULTS}/{{participant}}/ippm/{{denoiser}}-{{space}}.check.json"}
             if STUDY.truth
@@ -34,10 +48,13 @@ rule ippm:
         f"{RESULTS}/logs/ippm/{{participant}}/{{denoiser}}-{{space}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/ippm/{{participant}}/{{denoiser}}-{{space}}.tsv"
+    group: "ippm_{participant}"  # see combine.smk
     resources:
-        mem_mb=lambda wildcards, input: 1024 + 10 * int(input.size_mb),
-        runtime=30,
+        mem_mb=on_retry(lambda wildcards, input: 1024 + 10 * int(input.size_mb), RETRY_MEM),
+        runtime=on_retry(30, RETRY_TIME),
     shell:
-        KYMATA + " ippm --expression {input.expression} --hierarchy {input.hierarchy}"
-        " --denoiser {wildcards.denoiser} --params {params.denoiser_params:q} {params.merge} {params.truth}"
-        " --out {output.json} --overwrite > {log} 2>&1"
+        kymata(
+            "ippm --expression {input.expression} --hierarchy {input.hierarchy}"
+            " --denoiser {wildcards.denoiser} --params {params.denoiser_params:q} {params.merge} {params.truth}"
+            " --out {output.json} --overwrite > {log} 2>&1"
+        )

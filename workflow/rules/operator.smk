@@ -10,17 +10,19 @@ rule operator:
         STUDY.source_operator("{participant}"),
     params:
         args=OPERATOR_FLAGS,
+        morph=lambda wildcards, input: f"--morph {input.morph}" if isinstance(STUDY.morph, str) else "",
     log:
         f"{RESULTS}/logs/operator/{{participant}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/operator/{{participant}}.tsv"
     resources:
-        mem_mb=lambda wildcards, input: 2048 + 4 * int(input.size_mb),
-        runtime=30,
+        mem_mb=on_retry(lambda wildcards, input: 2048 + 4 * int(input.size_mb), RETRY_MEM),
+        runtime=on_retry(30, RETRY_TIME),
     shell:
-        KYMATA + " operator --evoked {input.evoked} --inverse {input.inverse} {params.args}"
-        + (" --morph {input.morph}" if isinstance(STUDY.morph, str) else "")
-        + " --out {output} --overwrite > {log} 2>&1"
+        kymata(
+            "operator --evoked {input.evoked} --inverse {input.inverse} {params.args} {params.morph}"
+            " --out {output} --overwrite > {log} 2>&1"
+        )
 
 
 # A participant's hexel gridsearch through its operator (the group's reads its averaged source estimate).
@@ -35,23 +37,27 @@ rule gridsearch_projected:
             else {}
         ),
     wildcard_constraints:
-        participant=f"(?!{GROUP}$){NAME_PATTERN}",
+        participant=PARTICIPANT_NOT_GROUP,
         hemi="lh|rh",
     params:
         args=GRIDSEARCH_FLAGS,
+        dense_out=lambda wildcards, output: (
+            f"--dense-out {output.dense}" if GRIDSEARCH["save_dense"] else ""
+        ),
     log:
         f"{RESULTS}/logs/gridsearch/{{participant}}/{{transform}}.{{hemi}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/gridsearch/{{participant}}/{{transform}}.{{hemi}}.tsv"
     threads: GRIDSEARCH["threads"]
+    group: "gridsearch_{participant}"  # as rule gridsearch (gridsearch.smk)
     resources:
-        mem_mb=projected_gridsearch_mem_mb,
-        runtime=GRIDSEARCH["runtime_min"],
+        mem_mb=on_retry(projected_gridsearch_mem_mb, RETRY_MEM),
+        runtime=on_retry(GRIDSEARCH["runtime_min"], RETRY_TIME),
     shell:
-        KYMATA + " gridsearch --emeg {input.emeg} --operator {input.operator} --transform {input.transform}"
-        " {params.args}"
-        + (" --dense-out {output.dense}" if GRIDSEARCH["save_dense"] else "")
-        + " --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"
+        kymata(
+            "gridsearch --emeg {input.emeg} --operator {input.operator} --transform {input.transform}"
+            " {params.args} {params.dense_out} --threads {threads} --out {output.nkg} --overwrite > {log} 2>&1"
+        )
 
 
 ruleorder: gridsearch_projected > gridsearch

@@ -9,9 +9,14 @@ rule plot_expression:
         report(
             f"{RESULTS}/{{participant}}/plots/expression-{{space}}.{{fmt}}",
             caption="../report/expression.rst",
-            category="Expression plots",
-            subcategory="{participant}",
-            labels={"participant": "{participant}", "space": "{space}", "figure": "expression"},
+            category=lambda wildcards: "Group average" if wildcards.participant == GROUP else "Participants",
+            subcategory=lambda wildcards: None if wildcards.participant == GROUP else wildcards.participant,
+            labels={
+                "participant": "{participant}",
+                "result": "expression plot",
+                "space": "{space}",
+                **({"format": "{fmt}"} if len(config["plots"]["formats"]) > 1 else {}),
+            },
         ),
     params:
         options=lambda wildcards: plot_options(
@@ -21,9 +26,12 @@ rule plot_expression:
         f"{RESULTS}/logs/plots/{{participant}}/expression-{{space}}.{{fmt}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/plots/{{participant}}/expression-{{space}}.{{fmt}}.tsv"
+    group: "plots_{participant}"  # see combine.smk
     shell:
-        KYMATA + " plot expression --expression {input} --options {params.options:q}"
-        " --out {output} --overwrite > {log} 2>&1"
+        kymata(
+            "plot expression --expression {input} --options {params.options:q}"
+            " --out {output} --overwrite > {log} 2>&1"
+        )
 
 
 rule plot_ippm:
@@ -35,12 +43,13 @@ rule plot_ippm:
         report(
             f"{RESULTS}/{{participant}}/plots/ippm-{{denoiser}}-{{space}}.{{fmt}}",
             caption="../report/ippm.rst",
-            category="IPPMs",
-            subcategory="{participant}",
+            category=lambda wildcards: "Group average" if wildcards.participant == GROUP else "Participants",
+            subcategory=lambda wildcards: None if wildcards.participant == GROUP else wildcards.participant,
             labels={
                 "participant": "{participant}",
+                "result": "IPPM ({denoiser})",
                 "space": "{space}",
-                "figure": "IPPM ({denoiser})",
+                **({"format": "{fmt}"} if len(config["plots"]["formats"]) > 1 else {}),
             },
         ),
     params:
@@ -51,7 +60,10 @@ rule plot_ippm:
         f"{RESULTS}/logs/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/plots/{{participant}}/ippm-{{denoiser}}-{{space}}.{{fmt}}.tsv"
+    group: "plots_{participant}"  # see combine.smk
     shell:
-        KYMATA + " plot ippm --ippm {input.ippm} --expression {input.expression}"
-        " --hierarchy {input.hierarchy} --options {params.options:q}"
-        " --out {output} --overwrite > {log} 2>&1"
+        kymata(
+            "plot ippm --ippm {input.ippm} --expression {input.expression}"
+            " --hierarchy {input.hierarchy} --options {params.options:q}"
+            " --out {output} --overwrite > {log} 2>&1"
+        )

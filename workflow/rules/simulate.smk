@@ -18,4 +18,6 @@ rule simulate:
     benchmark:
         f"{RESULTS}/benchmarks/simulate.tsv"
     shell:
-        KYMATA + " simulate --out {params.data_dir} --seed {params.seed} {params.spec} --overwrite > {log} 2>&1"
+        kymata(
+            "simulate --out {params.data_dir} --seed {params.seed} {params.spec} --overwrite > {log} 2>&1"
+        )

@@ -7,6 +7,10 @@ runs it (taking the parsed arguments and returning an exit status).
 A study runs tens of thousands of jobs, each a new ``kymata-core`` process, so start-up matters:
 the list of subcommands (``kymata-core --help``) comes from :data:`COMMANDS` and imports no
 subcommand module, and a subcommand imports only its own module.
+
+Errors about the user's input (:class:`~kymata_core.errors.KymataError`, and a missing or existing file)
+are printed as one line, ``kymata-core COMMAND: error: MESSAGE``, with exit status 2 (``--verbose`` adds
+the traceback); any other exception is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import sys
 
 from kymata_core import __version__
+from kymata_core.errors import KymataError
 
 #: Every subcommand (the module of the same name under kymata_core.commands) and its one-line help,
 #: in the order ``--help`` lists them. Each module registers itself with this help.
@@ -33,10 +38,6 @@ COMMANDS: dict[str, str] = {
     "info": "describe an .nkg, IPPM or summary JSON, or operator file, and its provenance",
 }
 SUBCOMMANDS = tuple(COMMANDS)
-
-
-class UserError(Exception):
-    """An error caused by the user's input: printed as one line, without a traceback."""
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -87,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except (UserError, ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"kymata-core {args.command}: error: {message}", file=sys.stderr)
+    except (KymataError, FileNotFoundError, FileExistsError) as e:
+        logging.getLogger(__name__).debug("traceback of the error below", exc_info=True)
+        print(f"kymata-core {args.command}: error: {e}", file=sys.stderr)
         return 2
 
 

@@ -32,7 +32,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
+from kymata_core.errors import InputFileError
+from kymata_core.io.atomic import atomic_path, atomic_write, write_text_atomic
 from kymata_core.io.emeg import REPETITION_COMMENT, EMEGData, deterministic_fif_ids, write_source_estimate
+from kymata_core.study import invalid_names
 
 # Real Neuromag Vectorview triplet prefixes (magnetometer ends in 1, gradiometers in 2 and 3)
 VECTORVIEW_TRIPLETS = (
@@ -179,9 +182,12 @@ class StudySpec:
         """Raise ValueError naming the first inconsistent field."""
         if not self.participants or len(set(self.participants)) != len(self.participants):
             raise ValueError("spec: participants must be a non-empty list of distinct names")
-        for name in (*self.participants, *self.transforms):
-            if not name or "/" in name or name.startswith("."):
-                raise ValueError(f"spec: {name!r} cannot be used as a file name")
+        bad = invalid_names((*self.participants, *self.transforms))
+        if bad:
+            raise ValueError(
+                f"spec: {bad[:5]} cannot be used as participant or transform names (letters, digits, '_' and "
+                "'-' only, as they become file names and command-line words)"
+            )
         ratio = self.emeg_sample_rate / self.transform_sample_rate
         if self.emeg_sample_rate <= 0 or self.transform_sample_rate <= 0 or not float(ratio).is_integer():
             raise ValueError(
@@ -264,11 +270,11 @@ class StudySpec:
         with open(path) as f:
             d = yaml.safe_load(f)
         if not isinstance(d, dict):
-            raise ValueError(f"{path}: expected a mapping of study spec fields")
+            raise InputFileError(f"{path}: expected a mapping of study spec fields")
         try:
             return cls.from_dict(d)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: {e}") from e
+            raise InputFileError(f"{path}: {e}") from e
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML-able dict (source channels as [hemi, vertex] lists)."""
@@ -327,7 +333,8 @@ DEMO_HIERARCHY: dict[str, list[str]] = {
 
 
 def _demo_spec() -> StudySpec:
-    sensors = vectorview_sensors(8, 6)
+    """The demo study: :class:`StudySpec`'s defaults (3 participants, 30 sensors, 100 s at 200 Hz) and what
+    differs from them, below."""
     hexels = [int(v) for v in np.arange(50) * 163 + 12]  # a spread of plausible vertex numbers
     effects = [
         # input -> envelope (60 ms) -> loudness (110 ms) -> sharpness (160 ms); pitch branches from envelope
@@ -345,22 +352,12 @@ def _demo_spec() -> StudySpec:
         Effect("pitch", "source", [("rh", hexels[30]), ("rh", hexels[31])], 0.130, 0.15),
     ]
     return StudySpec(
-        participants=["participant_01", "participant_02", "participant_03"],
-        emeg_sample_rate=200.0,
-        transform_sample_rate=200.0,
-        n_splits=100,
-        seconds_per_split=1.0,
-        emeg_t_start=-0.2,
-        end_padding=1.5,
-        n_reps=1,
-        sensors=sensors,
         bad_sensors=["EEG005"],
         hexels_lh=hexels,
         hexels_rh=hexels,
         transforms=["envelope", "loudness", "sharpness", "pitch"],
         effects=effects,
-        noise=1.0,
-        stimulus_delivery_latency=0.026,  # the reference's default, as in config/config.yaml
+        stimulus_delivery_latency=0.026,  # the config's default (kymata_core.parameters)
         seed=2024,
         hierarchy=DEMO_HIERARCHY,
     )
@@ -532,9 +529,7 @@ def simulate_study(spec: StudySpec, out_dir: str | os.PathLike, *, overwrite: bo
         "files": files,
         "hierarchy": spec.hierarchy,
     }
-    tmp = truth_path.with_name(f".{truth_path.name}.tmp")
-    tmp.write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, truth_path)
+    write_text_atomic(truth_path, json.dumps(truth, indent=2, sort_keys=True) + "\n", overwrite=True)
     return truth
 
 
@@ -544,16 +539,13 @@ def _write_evokeds(path: Path, sensor: NDArray, info: mne.Info, spec: StudySpec)
         mne.EvokedArray(sensor[:, r, :], info, tmin=tmin, comment=REPETITION_COMMENT, nave=1, verbose="error")
         for r in range(sensor.shape[1])
     ]
-    tmp = path.with_name(f".{path.name[: -len('-ave.fif')]}.tmp-ave.fif")
-    with deterministic_fif_ids():
+    with atomic_path(path, overwrite=True, suffix="-ave.fif") as tmp, deterministic_fif_ids():
         mne.write_evokeds(tmp, evokeds, overwrite=True, verbose="error")
-    os.replace(tmp, path)
 
 
 def _save_npy(path: Path, values: NDArray) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.npy")
-    np.save(tmp, values, allow_pickle=False)
-    os.replace(tmp, path)
+    with atomic_write(path, overwrite=True) as f:
+        np.save(f, values, allow_pickle=False)
 
 
 def load_truth(path: str | os.PathLike) -> dict[str, Any]:

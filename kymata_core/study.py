@@ -12,26 +12,36 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kymata_core.entities.hemispheres import HEMIS_OF_SPACE, SPACE_OF_HEMI  # noqa: F401 (the workflow's names)
+from kymata_core.errors import KymataError
 
 GROUP = "group"
 """The participant id of the grand average."""
 
 NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
 """What a participant id or transform name may look like: it becomes a path component and a
-command-line word, and the workflow's wildcard constraints rely on it having no dot or slash."""
+command-line word, and the workflow's wildcard constraints rely on it having no dot or slash.
+The one rule for names (:func:`invalid_names`); the config schema's patterns for participant ids and
+transform names are this one anchored (tests/test_parameters.py checks they agree)."""
+
+_NAME = re.compile(NAME_PATTERN)
+
+
+def invalid_names(names: Iterable[Any]) -> list[Any]:
+    """The names that cannot be a participant id or transform name (not :data:`NAME_PATTERN`), in order."""
+    return [n for n in names if not (isinstance(n, str) and _NAME.fullmatch(n))]
 
 RESERVED_NAMES = ("logs", "benchmarks", "ippm")
 """Directories of the results folder that no participant may be named after (besides ``group``)."""
 
-HEMIS_OF_SPACE = {"sensor": ["scalp"], "source": ["lh", "rh"]}
-SPACE_OF_HEMI = {"scalp": "sensor", "lh": "source", "rh": "source"}
 
 
-class ConfigError(ValueError):
+class ConfigError(KymataError, ValueError):
     """A mistake in a study's configuration, naming the config key or file."""
 
 
@@ -359,9 +369,8 @@ class Study:
             raise ConfigError(f"config key 'participants': {reserved} are reserved for folders of the results")
 
     def _check_names(self) -> None:
-        name = re.compile(NAME_PATTERN)
         for key, names in (("participants", self.participants), ("transforms", self.transforms)):
-            bad = [n for n in names if not name.fullmatch(n)]
+            bad = invalid_names(names)
             if bad:
                 raise ConfigError(
                     f"config key '{key}': {bad[:5]} cannot be used as names (letters, digits, '_' and '-' "

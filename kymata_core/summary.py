@@ -14,46 +14,36 @@ from typing import Any
 
 import numpy as np
 
-from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, get_n_channels
-from kymata_core.math.probability import p_threshold_for_sigmas, sidak_correct
+from kymata_core.entities.expression import (
+    ExpressionSet,
+    HexelExpressionSet,
+    get_n_channels,
+    get_n_comparisons,
+)
+from kymata_core.entities.hemispheres import SPACE_SENSOR, SPACE_SOURCE, hemi_of_block
+from kymata_core.math.probability import p_threshold_for_sigmas, sidak_logp_threshold
 
 SIGMAS = 5
-_HEMI_OF_BLOCK = {"left": "lh", "right": "rh", "scalp": None}
 
 
 def channel_space_of(es: ExpressionSet) -> str:
     """``"source"`` for a hexel set, ``"sensor"`` for a sensor set."""
-    return "source" if isinstance(es, HexelExpressionSet) else "sensor"
+    return SPACE_SOURCE if isinstance(es, HexelExpressionSet) else SPACE_SENSOR
 
 
 def significance_threshold(es: ExpressionSet, sigmas: float = SIGMAS) -> float:
     """log10 p threshold: ``sigmas`` one-tailed, Šidák-corrected over channels × latencies × transforms."""
-    n = get_n_channels(es) * len(es.latencies) * len(es.transforms)
-    return float(np.log10(sidak_correct(p_threshold_for_sigmas(sigmas), n)))
+    return sidak_logp_threshold(p_threshold_for_sigmas(sigmas), get_n_comparisons(es))
 
 
 def _best_entries(es: ExpressionSet) -> dict[str, list[dict[str, Any]]]:
     """For each transform, every channel's best (latency, log10 p), over all blocks."""
-    latencies = es.latencies
     entries: dict[str, list[dict[str, Any]]] = {t: [] for t in es.transforms}
     for block in es.block_names:
-        coo = es.coo(block)
-        channels = es.channels(block)
-        c, lat, t = coo.coords
-        v = coo.data
-        order = np.lexsort((lat, v, t, c))  # per (channel, transform): smallest value, then earliest latency
-        keep = np.ones(len(order), dtype=bool)
-        keep[1:] = (c[order][1:] != c[order][:-1]) | (t[order][1:] != t[order][:-1])
-        for i in order[keep]:
-            if v[i] < 0:
-                entries[es.transforms[t[i]]].append(
-                    {
-                        "channel": channels[c[i]].item(),
-                        "hemi": _HEMI_OF_BLOCK.get(block),
-                        "latency_s": float(latencies[lat[i]]),
-                        "logp": float(v[i]),
-                    }
-                )
+        found = es.best_points(block, per_transform=True)
+        hemi = hemi_of_block(block)
+        for channel, latency, transform, logp in found.rows():
+            entries[transform].append({"channel": channel, "hemi": hemi, "latency_s": latency, "logp": logp})
     return entries
 
 
@@ -101,7 +91,7 @@ def check_planted_effects(
         if participant and participant in effect.get("participants", {}):
             planted_latency = effect["participants"][participant]["latency_s"]
         for channel in effect["channels"]:
-            key = (channel[0], int(channel[1])) if space == "source" else (None, channel)
+            key = (channel[0], int(channel[1])) if space == SPACE_SOURCE else (None, channel)
             planted_keys.setdefault(effect["transform"], set()).add(key)
             found = best[effect["transform"]].get(key)
             recovered = (

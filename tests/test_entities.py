@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import warnings
 from decimal import Decimal, getcontext
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +18,10 @@ from kymata_core.entities.expression import (
     SensorExpressionSet,
     combine,
     get_n_channels,
+    get_n_comparisons,
     group_points_by_transform,
 )
+from kymata_core.entities.hemispheres import block_of_hemi, hemi_of_block, side_of_x
 from kymata_core.math.combinatorics import generate_derangement, generate_derangements, is_derangement
 from kymata_core.math.probability import (
     bonferroni_correct,
@@ -26,6 +30,7 @@ from kymata_core.math.probability import (
     p_threshold_for_sigmas,
     p_to_logp,
     sidak_correct,
+    sidak_logp_threshold,
 )
 
 LAT = [0.0, 0.05, 0.10]
@@ -311,3 +316,78 @@ def test_derangement_refusals_and_checks():
     assert not is_derangement(np.array([0, 2, 1]))
     assert not is_derangement(np.array([1, 1, 0]))
     assert is_derangement(np.array([1, 2, 0]))
+
+
+# --- one home per concept: best points, the threshold, the hemisphere vocabulary, no io in entities --
+
+
+def test_best_points_ties_filters_and_per_transform():
+    data = np.zeros((3, 3, 3))
+    data[0, 2, 0] = data[0, 1, 1] = data[0, 0, 2] = -5.0  # a tie over transforms: the first wins
+    data[1, :, 1] = -2.0  # a tie over latencies: the earliest wins (kept as one entry when sparsified)
+    data[1, 2, 2] = -1.0
+    data[2, 1, 0] = 3.0  # above 0: never a best point
+    es = sensor_set(["a", "b", "c"], data, sensors=("s0", "s1", "s2"))
+    best = es.best_points("scalp")
+    assert best.channels.tolist() == ["s0", "s1"] and best.transforms.tolist() == ["a", "b"]
+    assert best.latencies.tolist() == [0.10, 0.0] and best.logps.tolist() == [-5.0, -2.0]
+    assert [tuple(p) for p in es.best_transforms()] == list(
+        zip(best.channels, best.latencies, best.transforms, best.logps, strict=True)
+    )
+    only_c = es.best_points("scalp", ["c"])
+    assert only_c.channels.tolist() == ["s0", "s1"] and only_c.transforms.tolist() == ["c", "c"]
+    assert es.best_points("scalp", latency_range=(None, 0.05)).transforms.tolist() == ["b", "b"]
+    per = es.best_points("scalp", per_transform=True)
+    assert list(zip(per.channels, per.transforms, strict=True)) == [
+        ("s0", "a"), ("s0", "b"), ("s0", "c"), ("s1", "b"), ("s1", "c")
+    ]
+    assert len(es.best_points("scalp", latency_range=(0.2, None))) == 0
+
+
+def test_the_significance_threshold_is_sidak_over_the_comparisons():
+    es = sensor_set(["a", "b"], np.zeros((4, 3, 2)))
+    assert get_n_comparisons(es) == 4 * 3 * 2 and get_n_comparisons(es, ["a"]) == 4 * 3
+    alpha = p_threshold_for_sigmas(5)
+    assert sidak_logp_threshold(alpha, 24) == np.log10(sidak_correct(alpha, 24))
+    assert sidak_logp_threshold(alpha, 0) == sidak_logp_threshold(alpha, 1)
+    assert sidak_logp_threshold(0.0, 10) == -np.inf
+
+
+def test_hemisphere_vocabulary():
+    assert [hemi_of_block(b) for b in ("left", "right", "scalp", "merged")] == ["lh", "rh", None, None]
+    assert [block_of_hemi(h) for h in ("lh", "rh", "left", "scalp", "merged")] == [
+        "left", "right", "left", "scalp", "merged"
+    ]
+    with pytest.raises(ValueError, match="unknown hemisphere"):
+        block_of_hemi("both")
+    assert [side_of_x(x, 0.01) for x in (-0.02, -0.01, 0.0, 0.01, 0.011)] == [
+        "left", "midline", "midline", "midline", "right"
+    ]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a source file imports, anywhere in it (relative imports resolved)."""
+    package = "kymata_core.entities"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_entities_module_imports_io():
+    entities = Path(__file__).resolve().parents[1] / "kymata_core" / "entities"
+    modules = sorted(entities.glob("*.py"))
+    assert len(modules) >= 5
+    for path in modules:
+        io_imports = sorted(
+            m for m in _imported_modules(path) if m == "kymata_core.io" or m.startswith("kymata_core.io.")
+        )
+        assert not io_imports, f"{path.name} imports {io_imports}: entities must not depend on kymata_core.io"

@@ -21,6 +21,7 @@ from kymata_core.io.nkg import (
     read_provenance,
     save_expression_set,
 )
+from tests.nkg_archives import zipfile_bytes
 from tests.paths import NKG_FIXTURES_DIR
 
 LATENCIES = np.round(np.arange(-0.2, 0.3, 0.005), 3)  # as a gridsearch makes them: -0.2, -0.195, ...
@@ -427,7 +428,7 @@ MALFORMED = _malformed_cases()
 def test_malformed_file_is_refused(case, tmp_path):
     members, match = MALFORMED[case]
     path = tmp_path / "bad-file.nkg"
-    path.write_bytes(nkg._zipfile_bytes(members, zipfile.ZIP_DEFLATED))
+    path.write_bytes(zipfile_bytes(members, zipfile.ZIP_DEFLATED))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(NkgFormatError, match=match) as info:
@@ -444,7 +445,7 @@ def test_positive_values_load_as_the_reference_loads_them_with_a_warning_naming_
     base = _valid_members()
     coords, data = _coords_data(base)
     path = tmp_path / "positive.nkg"
-    path.write_bytes(nkg._zipfile_bytes(_with(base, "/scalp/coo-data.bytes", np.abs(data).tobytes()), zipfile.ZIP_DEFLATED))
+    path.write_bytes(zipfile_bytes(_with(base, "/scalp/coo-data.bytes", np.abs(data).tobytes()), zipfile.ZIP_DEFLATED))
     with pytest.warns(PositiveLogPWarning, match=str(path)):
         es = load_expression_set(path)
     loaded = es.coo("scalp")
@@ -452,7 +453,7 @@ def test_positive_values_load_as_the_reference_loads_them_with_a_warning_naming_
 
 
 def test_the_base_of_the_malformed_cases_is_valid():
-    assert _load_bytes(nkg._zipfile_bytes(_valid_members())) == make_sensor_set(seed=5)
+    assert _load_bytes(zipfile_bytes(_valid_members())) == make_sensor_set(seed=5)
 
 
 @pytest.mark.parametrize("payload", [b"", b"hello, I am not a zip", b"PK\x03\x04" + b"\0" * 40])
@@ -468,7 +469,7 @@ def test_not_a_zip_is_refused(payload, tmp_path):
 
 def test_member_larger_than_its_header_says_is_refused(tmp_path):
     """A lying size field in the ZIP directory must not let a reader decompress without bound."""
-    payload = bytearray(nkg._zipfile_bytes(_valid_members(), zipfile.ZIP_STORED))
+    payload = bytearray(zipfile_bytes(_valid_members(), zipfile.ZIP_STORED))
     # shrink the declared uncompressed size of /latencies.txt in the central directory to 8 bytes
     name = b"/latencies.txt"
     central = payload.rfind(b"PK\x01\x02", 0, payload.rfind(name))
@@ -572,7 +573,7 @@ def test_sets_without_sides_are_written_as_before():
 def test_damaged_sensor_sides_member_is_refused(payload, match, tmp_path):
     members = _members(_save_bytes(make_sensor_set_with_sides()))
     path = tmp_path / "damaged.nkg"
-    path.write_bytes(nkg._zipfile_bytes(_with(members, SIDES_MEMBER, payload)))
+    path.write_bytes(zipfile_bytes(_with(members, SIDES_MEMBER, payload)))
     with pytest.raises(NkgFormatError, match=match) as info:
         load_expression_set(path)
     assert str(path) in str(info.value) and SIDES_MEMBER in str(info.value)
@@ -581,7 +582,7 @@ def test_damaged_sensor_sides_member_is_refused(payload, match, tmp_path):
 def test_sensor_sides_member_in_a_hexel_set_is_refused(tmp_path):
     members = _members(_save_bytes(make_hexel_set(n=4)))
     path = tmp_path / "hexel.nkg"
-    path.write_bytes(nkg._zipfile_bytes([*members, (SIDES_MEMBER, b"0\tleft")]))
+    path.write_bytes(zipfile_bytes([*members, (SIDES_MEMBER, b"0\tleft")]))
     with pytest.raises(NkgFormatError, match="sensor-sides.tsv is only for sensor sets") as info:
         load_expression_set(path)
     assert str(path) in str(info.value)

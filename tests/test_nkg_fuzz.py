@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, SensorExpressionSet
-from kymata_core.io import nkg
 from kymata_core.io.nkg import NkgFormatError, load_expression_set, save_expression_set
+from tests.nkg_archives import zipfile_bytes
 
 LATENCIES = [-0.01, 0.0, 0.01, 0.02]
 
@@ -53,7 +53,7 @@ def _rebuild(payload: bytes, name: str, new: bytes | None) -> bytes:
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         members = [(i.filename, zf.read(i)) for i in zf.infolist()]
     members = [(n, new if n == name else b) for n, b in members if not (n == name and new is None)]
-    return nkg._zipfile_bytes(members, zipfile.ZIP_STORED)
+    return zipfile_bytes(members, zipfile.ZIP_STORED)
 
 
 # 300 examples in all, shared between the three kinds of damage (to keep the test fast).

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from kymata_core.cli import COMMANDS
+from kymata_core.errors import UsageError
 from kymata_core.io.conditions import condition_arg
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,11 @@ def run(args: argparse.Namespace) -> int:
     )
 
     if args.space == "sensor" and not args.out.name.endswith(("-ave.fif", "_ave.fif")):
-        raise ValueError(f"--out {args.out}: an evoked file name must end in -ave.fif")
+        raise UsageError(f"--out {args.out}: an evoked file name must end in -ave.fif")
     condition = condition_arg(args.condition)
     if args.operators:
         if args.space != "source":
-            raise ValueError("--operators averages hexel time series: use it with --space source")
+            raise UsageError("--operators averages hexel time series: use it with --space source")
         average = grand_average_projected(args.inputs, args.operators, condition=condition, n_reps=args.n_reps)
     else:
         average = grand_average(args.inputs, args.space, condition=condition, n_reps=args.n_reps)

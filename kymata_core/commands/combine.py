@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kymata_core.cli import COMMANDS
+from kymata_core.io.atomic import check_overwrite
 
 EPILOG = """\
 example:
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from kymata_core.entities.expression import combine
     from kymata_core.io.nkg import load_expression_set, save_expression_set
 
-    if args.out.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.out} exists; pass --overwrite to replace it")
+    check_overwrite(args.out, args.overwrite, flag="--overwrite")
     sets = [load_expression_set(path) for path in args.shards]
     combined = combine(sets, names=[str(p) for p in args.shards])
     args.out.parent.mkdir(parents=True, exist_ok=True)

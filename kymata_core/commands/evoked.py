@@ -7,6 +7,9 @@ import json
 import logging
 from pathlib import Path
 
+from kymata_core.errors import UsageError
+from kymata_core.io.atomic import check_overwrite
+
 log = logging.getLogger(__name__)
 
 EPILOG = """\
@@ -69,12 +72,11 @@ def run(args: argparse.Namespace) -> int:
     from kymata_core.provenance import file_record, make_provenance
 
     if not args.out.name.endswith(("-ave.fif", "_ave.fif")):
-        raise ValueError(f"--out {args.out}: an evoked file name must end in -ave.fif")
-    if args.out.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.out} already exists (pass --overwrite to replace it)")
+        raise UsageError(f"--out {args.out}: an evoked file name must end in -ave.fif")
+    check_overwrite(args.out, args.overwrite, flag="--overwrite")
     for name in ("duration", "before", "after"):
         if getattr(args, name) < 0 or (name == "duration" and args.duration == 0):
-            raise ValueError(f"--{name} must be positive, got {getattr(args, name)}")
+            raise UsageError(f"--{name} must be positive, got {getattr(args, name)}")
     spec = BidsSpec(str(args.bids_root), args.task, args.session, args.run, args.acquisition, args.datatype)
     settings = EpochSettings(
         trigger=args.trigger, duration=args.duration, before=args.before, after=args.after, l_freq=args.l_freq,

@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from kymata_core.cli import COMMANDS
+from kymata_core.errors import UsageError
 from kymata_core.gridsearch.rates import EMEG_RATE, SampleRateError, resolve_transform_rate
+from kymata_core.io.atomic import check_overwrite
 from kymata_core.io.conditions import condition_arg
 from kymata_core.io.transform import NAN_POLICIES
+from kymata_core.parameters import GRIDSEARCH
 from kymata_core.provenance import file_record, file_records, make_provenance
 
 log = logging.getLogger(__name__)
+
+PARAMETERS = {p.name: p for p in GRIDSEARCH}
 
 EPILOG = """\
 examples:
@@ -87,19 +92,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="transform name: the key in an .npz, the variable in a .mat (default: the .npy file stem, or an .npz's only key)",
     )
     io.add_argument("--transform-rate", type=float, metavar="HZ", help="sample rate of the transform file")
-    io.add_argument(
-        "--resample",
-        type=_rate_or_emeg,
-        metavar="HZ|emeg",
-        help="test the transform at this rate: the EMEG rate divided by a whole number within 1%% of HZ "
-        "(200 at 600.615 Hz EMEG is 200.205 Hz), or 'emeg' for the EMEG's own rate (default: the file's rate)",
-    )
-    io.add_argument(
-        "--nan-policy",
-        choices=NAN_POLICIES,
-        default="error",
-        help="NaNs in the transform: refuse (default), replace by zero, or by the mean",
-    )
+    PARAMETERS["resample"].add_to(io, type=_rate_or_emeg, metavar="HZ|emeg")
+    PARAMETERS["nan_policy"].add_to(io, choices=NAN_POLICIES)
     io.add_argument(
         "--out", type=Path, metavar="OUT.nkg", help="output ExpressionSet (required unless --estimate-memory)"
     )
@@ -114,59 +108,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     io.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
+    # defaults and help from kymata_core.parameters, where each differing default says why
     gs = p.add_argument_group("gridsearch parameters")
-    gs.add_argument(
-        "--start-latency",
-        type=float,
-        default=-0.2,
-        metavar="S",
-        help="earliest latency, seconds (default -0.2)",
-    )
-    gs.add_argument(
-        "--seconds-per-split",
-        type=float,
-        default=1.0,
-        metavar="S",
-        help="split length and latency window, seconds (default 1)",
-    )
-    gs.add_argument(
-        "--n-splits",
-        type=int,
-        default=400,
-        metavar="N",
-        help="number of splits of the stimulus (default 400)",
-    )
-    gs.add_argument(
-        "--n-reps", type=int, default=1, metavar="N", help="repetitions used as extra splits (default 1)"
-    )
-    gs.add_argument(
-        "--n-derangements", type=int, default=6, metavar="N", help="derangements forming the null (default 6)"
-    )
-    gs.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the derangements (default 0)")
-    gs.add_argument(
-        "--stimulus-delivery-latency",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="trigger-to-stimulus delay, seconds (default 0)",
-    )
-    gs.add_argument(
-        "--stimulus-shift-correction",
-        type=float,
-        default=0.0,
-        metavar="S/S",
-        help="stimulus clock drift, seconds per second (default 0)",
-    )
+    for name, metavar in (
+        ("start_latency", "S"),
+        ("seconds_per_split", "S"),
+        ("n_splits", "N"),
+        ("n_reps", "N"),
+        ("n_derangements", "N"),
+        ("seed", "N"),
+        ("stimulus_delivery_latency", "S"),
+        ("stimulus_shift_correction", "S/S"),
+    ):
+        PARAMETERS[name].add_to(gs, metavar=metavar)
     gs.add_argument("--exact-t", action="store_true", help="use the t distribution for every cell")
 
     rs = p.add_argument_group("resources")
-    rs.add_argument(
-        "--memory-budget-mb",
-        type=float,
-        metavar="MB",
-        help="working memory budget (default: min(25%% of free, 2 GB))",
-    )
-    rs.add_argument("--threads", type=int, default=1, metavar="N", help="threads for the FFTs (default 1)")
+    PARAMETERS["memory_budget_mb"].add_to(rs, metavar="MB")
+    PARAMETERS["threads"].add_to(rs, metavar="N")
     rs.add_argument(
         "--estimate-memory",
         action="store_true",
@@ -182,9 +141,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{estimate_memory_mb(args):.0f}")
         return 0
     if args.out is None:
-        raise ValueError("--out is required (the .nkg to write)")
-    if args.out.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.out} already exists (pass --overwrite to replace it)")
+        raise UsageError("--out is required (the .nkg to write)")
+    check_overwrite(args.out, args.overwrite, flag="--overwrite")
 
     from kymata_core.entities.transform import Transform
     from kymata_core.io.emeg import read_emeg
@@ -341,7 +299,7 @@ def _npz_rate_only(path: Path) -> float:
         with np.load(path, allow_pickle=False) as npz:
             if SAMPLE_RATE_KEY in npz.files:
                 return float(np.asarray(npz[SAMPLE_RATE_KEY]).reshape(()))
-    raise ValueError(f"{path}: give --transform-rate (the file does not record its sample rate)")
+    raise UsageError(f"{path}: give --transform-rate (the file does not record its sample rate)")
 
 
 def _rate_or_emeg(text: str) -> float | str:
@@ -369,29 +327,29 @@ def _budget_bytes(args: argparse.Namespace) -> int | None:
 def _check_args(args: argparse.Namespace) -> None:
     if args.space is None:
         if args.hemi is None:
-            raise ValueError("--space is required (or --hemi: scalp implies sensor space, lh and rh source space)")
+            raise UsageError("--space is required (or --hemi: scalp implies sensor space, lh and rh source space)")
         args.space = "sensor" if args.hemi == "scalp" else "source"
     if args.operator is not None and args.space != "source":
-        raise ValueError("--operator makes source space from a sensor evoked: use it with --space source or --hemi lh/rh")
+        raise UsageError("--operator makes source space from a sensor evoked: use it with --space source or --hemi lh/rh")
     if args.space == "sensor" and args.hemi in ("lh", "rh"):
-        raise ValueError(
+        raise UsageError(
             f"--hemi {args.hemi} is for source space; sensor space takes --hemi scalp or nothing"
         )
     if args.space == "source" and args.hemi == "scalp":
-        raise ValueError("--hemi scalp is for sensor space; source space takes lh, rh or nothing (both)")
+        raise UsageError("--hemi scalp is for sensor space; source space takes lh, rh or nothing (both)")
     for name in ("n_splits", "n_reps", "n_derangements", "threads"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.seconds_per_split <= 0:
-        raise ValueError(f"--seconds-per-split must be positive, got {args.seconds_per_split}")
+        raise UsageError(f"--seconds-per-split must be positive, got {args.seconds_per_split}")
     for name in ("transform_rate", "memory_budget_mb"):
         value = getattr(args, name)
         if value is not None and not value > 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
     if isinstance(args.resample, float) and not args.resample > 0:
-        raise ValueError(f"--resample must be positive or 'emeg', got {args.resample}")
+        raise UsageError(f"--resample must be positive or 'emeg', got {args.resample}")
     if args.out is not None and args.out.suffix != ".nkg":
-        raise ValueError(f"--out {args.out}: the output must be an .nkg file")
+        raise UsageError(f"--out {args.out}: the output must be an .nkg file")
     if args.operator is not None and not args.operator.exists():
         raise FileNotFoundError(f"source operator not found: {args.operator}")
     if not args.emeg.exists() and not (args.space == "source" and not args.operator and emeg_input_files(args.emeg, args.space)):

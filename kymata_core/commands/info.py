@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kymata_core.cli import COMMANDS
+from kymata_core.errors import UsageError
 from kymata_core.provenance import describe_provenance, sidecar_path
 
 _TOP_N = 5
@@ -116,7 +117,7 @@ def _describe_json(path: Path) -> dict[str, Any] | None:
     if isinstance(data, dict) and "step" in data:
         print("type: provenance record")
         return data
-    raise ValueError(f"{path}: not an IPPM, summary or provenance JSON file of the pipeline")
+    raise UsageError(f"{path}: not an IPPM, summary or provenance JSON file of the pipeline")
 
 
 def _describe_operator(path: Path) -> dict[str, Any] | None:
@@ -134,7 +135,7 @@ def _describe_operator(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(text) if text else None
     except (TypeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: its provenance attribute is not valid JSON ({e})") from None
+        raise UsageError(f"{path}: its provenance attribute is not valid JSON ({e})") from None
 
 
 def _load_json(path: Path) -> Any:
@@ -143,7 +144,7 @@ def _load_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from None
+        raise UsageError(f"{path}: not valid JSON ({e})") from None
 
 
 def _print_provenance(provenance: Any, as_json: bool) -> None:

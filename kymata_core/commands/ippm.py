@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from kymata_core.cli import COMMANDS
+from kymata_core.entities.hemispheres import BLOCK_MERGED, HEMIS, HEMISPHERE_BLOCKS, block_of_hemi
+from kymata_core.errors import UsageError
+from kymata_core.io.atomic import check_overwrite
+from kymata_core.ippm.registry import DENOISER_NAMES
+from kymata_core.parameters import IPPM as IPPM_PARAMETERS
 from kymata_core.provenance import sidecar_path
 
 EPILOG = """\
@@ -16,7 +21,7 @@ example:
       --denoiser maxpool --params '{"bin_size": 0.02}' --out results/p01/ippm/maxpool.json
 
 The hierarchy file (YAML or JSON) maps each transform to the list of its parents; inputs map to [].
---denoiser is one of maxpool, adaptive_maxpool, dbscan, gmm, mean_shift, or none.
+--denoiser is one of DENOISER_NAMES, or none.
 --params is a JSON/YAML file or inline JSON object of denoiser parameters (latencies in seconds).
 With --truth (a simulated study's truth.json, or {"hierarchy"?: {...}, "effects": [{"transform", "latency_s",
 "hemisphere"?}, ...]}; the hierarchy defaults to --hierarchy) the IPPM is also checked against the planted
@@ -24,10 +29,11 @@ structure (nodes within 10 ms of each planted latency, no extra nodes, edges alo
 result is written to OUT.check.json.
 The IPPM JSON keeps the reference's schema exactly, so the step's provenance (software, dependency
 versions, input checksums, denoiser and parameters) is written beside it, to OUT.provenance.json.
-"""
+""".replace("DENOISER_NAMES", ", ".join(DENOISER_NAMES))
 
 TRUTH_TOLERANCE_S = 0.010
-_HEMISPHERE_ALIASES = {"lh": "left", "rh": "right", "left": "left", "right": "right", "scalp": "scalp"}
+# truth.json may name a hemisphere either way; other values are compared as they are
+_HEMISPHERE_ALIASES = {name: block_of_hemi(name) for name in (*HEMIS, *HEMISPHERE_BLOCKS)}
 
 
 def add_parser(subparsers) -> None:
@@ -44,13 +50,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--hierarchy", required=True, type=Path, metavar="HIER", help="YAML/JSON mapping transform -> parents"
     )
-    parser.add_argument("--denoiser", default="maxpool", help="denoiser name, or 'none' (default: maxpool)")
-    parser.add_argument(
-        "--params", default=None, help="denoiser parameters: a JSON/YAML file or inline JSON object"
-    )
-    parser.add_argument(
-        "--merge-hemispheres", action="store_true", help="pool both hemispheres before denoising (hexel sets)"
-    )
+    # defaults and help from kymata_core.parameters, where each differing default says why
+    parameters = {p.name: p for p in IPPM_PARAMETERS}
+    denoiser = parameters["denoisers"]
+    denoiser.add_to(parser, help=f"denoiser name, or 'none' (default: {denoiser.command_default})")
+    parameters["denoiser_params"].add_to(parser)
+    parameters["merge_hemispheres"].add_to(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="OUT.json", help="the IPPM JSON to write")
     parser.add_argument(
         "--overwrite",
@@ -71,9 +76,9 @@ def _load_mapping(path: Path, what: str) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not valid YAML/JSON ({str(e).splitlines()[0]})") from e
+        raise UsageError(f"{path}: not valid YAML/JSON ({str(e).splitlines()[0]})") from e
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping for the {what}, got {type(data).__name__}")
+        raise UsageError(f"{path}: expected a mapping for the {what}, got {type(data).__name__}")
     return data
 
 
@@ -85,7 +90,7 @@ def load_hierarchy(path: Path) -> dict[str, list[str]]:
 
 def _check_hierarchy(data: Any, where: str) -> dict[str, list[str]]:
     if not isinstance(data, dict) or not data:
-        raise ValueError(
+        raise UsageError(
             f"{where}: the hierarchy must be a non-empty mapping of transform -> list of parents"
         )
     out = {}
@@ -97,7 +102,7 @@ def _check_hierarchy(data: Any, where: str) -> dict[str, list[str]]:
             or not isinstance(parents, list)
             or not all(isinstance(p, str) for p in parents)
         ):
-            raise ValueError(
+            raise UsageError(
                 f"{where}: hierarchy key {key!r} must be a transform name mapped to a list of names"
             )
         out[key] = parents
@@ -114,17 +119,16 @@ def load_params(value: str | None) -> dict[str, Any]:
     try:
         data = json.loads(value)
     except json.JSONDecodeError as e:
-        raise ValueError(f"--params: {value!r} is neither an existing file nor inline JSON ({e})") from e
+        raise UsageError(f"--params: {value!r} is neither an existing file nor inline JSON ({e})") from e
     if not isinstance(data, dict):
-        raise ValueError(
+        raise UsageError(
             f"--params: expected a JSON object of denoiser parameters, got {type(data).__name__}"
         )
     return data
 
 
 def _check_out(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+    check_overwrite(path, overwrite, flag="--overwrite")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"output directory {path.parent} does not exist")
 
@@ -153,13 +157,13 @@ def check_against_truth(
             effects = truth[key]
             break
     if not isinstance(effects, list):
-        raise ValueError(f"{where}: expected a list of planted effects under 'effects'")
+        raise UsageError(f"{where}: expected a list of planted effects under 'effects'")
     blocks = {n["hemisphere"] for n in ippm_json["nodes"]}
     space = "sensor" if "scalp" in blocks else "source"
     planted: list[tuple[str, float, str | None]] = []
     for i, e in enumerate(effects):
         if not isinstance(e, dict) or "transform" not in e or "latency_s" not in e:
-            raise ValueError(f"{where}: effect {i} must be an object with 'transform' and 'latency_s'")
+            raise UsageError(f"{where}: effect {i} must be an object with 'transform' and 'latency_s'")
         if e.get("channel_space", space) != space:
             continue
         hemi = e.get("hemisphere", e.get("hemi"))
@@ -172,7 +176,7 @@ def check_against_truth(
         planted.extend((e["transform"], float(e["latency_s"]), h) for h in sorted(hemis, key=str))
 
     def near(node: dict, transform: str, latency: float, hemi: str | None) -> bool:
-        block_ok = hemi is None or node["hemisphere"] in (hemi, "merged")
+        block_ok = hemi is None or node["hemisphere"] in (hemi, BLOCK_MERGED)
         return (
             node["transform"] == transform
             and block_ok
@@ -225,22 +229,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         ctl = CandidateTransformList(load_hierarchy(args.hierarchy))
     except ValueError as e:
-        raise ValueError(f"{args.hierarchy}: {e}") from e
+        raise UsageError(f"{args.hierarchy}: {e}") from e
     params = load_params(args.params)
     denoiser = None if args.denoiser.lower() == "none" else args.denoiser
     if denoiser is None and params:
-        raise ValueError(f"--params {sorted(params)} given with --denoiser none")
+        raise UsageError(f"--params {sorted(params)} given with --denoiser none")
     if denoiser is not None:
         try:
             make_denoiser(denoiser, **params)
-        except TypeError as e:
-            raise ValueError(f"--params: {e}") from e
+        except TypeError as e:  # a parameter the denoiser does not take
+            raise UsageError(f"--params: {e}") from e
+        except ValueError as e:  # an unknown denoiser, or a parameter value it refuses
+            raise UsageError(f"--denoiser {denoiser}: {e}") from e
 
     es = load_expression_set(args.expression)
     try:
         ippm = IPPM(es, ctl, denoiser=denoiser, merge_before_denoising=args.merge_hemispheres, **params)
     except ValueError as e:
-        raise ValueError(f"{args.expression}: {e}") from e
+        raise UsageError(f"{args.expression}: {e}") from e
     text = ippm.to_json()
     with atomic_write(args.out, overwrite=args.overwrite, mode="w", encoding="utf-8") as f:
         f.write(text + "\n")

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 
 from kymata_core.cli import COMMANDS
+from kymata_core.errors import UsageError
+from kymata_core.io.atomic import check_overwrite
 from kymata_core.io.conditions import condition_arg
 from kymata_core.io.source_operator import (
     DEFAULT_METHOD,
@@ -60,10 +62,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.out.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.out} already exists (pass --overwrite to replace it)")
+    check_overwrite(args.out, args.overwrite, flag="--overwrite")
     if args.morph_to and args.subjects_dir is None:
-        raise ValueError("--morph-to needs --subjects-dir (the FreeSurfer subjects directory)")
+        raise UsageError("--morph-to needs --subjects-dir (the FreeSurfer subjects directory)")
     morph = args.morph or (MorphSpec(args.morph_to, str(args.subjects_dir), args.spacing) if args.morph_to else None)
     condition = condition_arg(args.condition)
     operator = build_source_operator(

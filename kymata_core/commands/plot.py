@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from kymata_core.cli import COMMANDS
+from kymata_core.errors import UsageError
+from kymata_core.io.atomic import check_overwrite
 
 EPILOG = """\
 examples:
@@ -124,8 +126,7 @@ def _check_out(out: Path, overwrite: bool) -> None:
     from kymata_core.plot.save import figure_format
 
     figure_format(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    check_overwrite(out, overwrite, flag="--overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -140,21 +141,21 @@ def _load_structured(value: str, flag: str) -> Any:
             try:
                 return yaml.safe_load(text)
             except yaml.YAMLError as e:
-                raise ValueError(f"{flag}: {path} is not valid YAML ({e})") from None
+                raise UsageError(f"{flag}: {path} is not valid YAML ({e})") from None
         try:
             return json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValueError(f"{flag}: {path} is not valid JSON ({e})") from None
+            raise UsageError(f"{flag}: {path} is not valid JSON ({e})") from None
     try:
         return json.loads(value)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{flag}: expected a JSON object or an existing file, got {value!r} ({e})") from None
+        raise UsageError(f"{flag}: expected a JSON object or an existing file, got {value!r} ({e})") from None
 
 
 def _mapping(value: str, flag: str) -> dict:
     data = _load_structured(value, flag)
     if not isinstance(data, dict):
-        raise ValueError(f"{flag}: expected a JSON object (a mapping), got {type(data).__name__}")
+        raise UsageError(f"{flag}: expected a JSON object (a mapping), got {type(data).__name__}")
     return data
 
 
@@ -165,7 +166,7 @@ def _options(value: str | None, function, exclude: set[str]) -> dict[str, Any]:
     allowed = [p for p in inspect.signature(function).parameters if p not in exclude]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ValueError(f"--options: unknown option(s) {unknown}; allowed: {', '.join(allowed)}")
+        raise UsageError(f"--options: unknown option(s) {unknown}; allowed: {', '.join(allowed)}")
     return {k: tuple(v) if k in _TUPLE_OPTIONS and isinstance(v, list) else v for k, v in options.items()}
 
 

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from kymata_core.cli import COMMANDS
+from kymata_core.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(spec.to_dict(), sort_keys=False), end="")
         return 0
     if args.out is None:
-        raise ValueError("--out is required (the directory to write the study to)")
+        raise UsageError("--out is required (the directory to write the study to)")
     truth = simulate_study(spec, args.out, overwrite=args.overwrite)
     log.info(
         "simulated %d participants, %d transforms, %d effects in %s",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kymata_core.cli import COMMANDS
+from kymata_core.io.atomic import check_overwrite
 
 EPILOG = """\
 example:
@@ -62,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from kymata_core.summary import format_summary, summarise
 
     for out in (args.out, args.text):
-        if out is not None and out.exists() and not args.overwrite:
-            raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+        if out is not None:
+            check_overwrite(out, args.overwrite, flag="--overwrite")
     truth = None
     if args.truth is not None:
         if not args.truth.is_file():

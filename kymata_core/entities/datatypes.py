@@ -19,10 +19,8 @@ SensorDType = np.str_
 TransformNameDType = np.str_
 LogPDType = np.float64
 
-BLOCK_LEFT = "left"
-BLOCK_RIGHT = "right"
-BLOCK_SCALP = "scalp"
-BLOCK_MERGED = "merged"
+# Block names (left, right, scalp, merged) are in kymata_core.entities.hemispheres, with the other
+# names of hemispheres, sides and channel spaces.
 
 DIM_HEXEL = "hexel"
 DIM_SENSOR = "sensor"

@@ -23,17 +23,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple, Self, get_args
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import numpy as np
 import sparse
 from numpy.typing import ArrayLike, NDArray
 
+from kymata_core.entities.best_points import BestPoints, best_entries
 from kymata_core.entities.coo import empty_coo, make_coo
 from kymata_core.entities.datatypes import (
-    BLOCK_LEFT,
-    BLOCK_RIGHT,
-    BLOCK_SCALP,
     DIM_HEXEL,
     DIM_LATENCY,
     DIM_SENSOR,
@@ -45,7 +43,8 @@ from kymata_core.entities.datatypes import (
     LogPDType,
     SensorDType,
 )
-from kymata_core.io.layouts import Hemisphere, SensorLayout
+from kymata_core.entities.hemispheres import BLOCK_LEFT, BLOCK_RIGHT, BLOCK_SCALP, SIDES, Side
+from kymata_core.entities.sensor_layout import SensorLayout, sensors_not_in_layout
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -340,28 +339,72 @@ class ExpressionSet(ABC):
     def _channel_map(self) -> dict[str, NDArray]:
         return {b: self.channels(b) for b in self._coos}
 
-    def _best_points(self, block: str) -> list[ExpressionPoint]:
-        """Best points of one block, by the rule in the class docstring of :meth:`best_transforms`."""
+    def best_points(
+        self,
+        block: str,
+        transforms: Sequence[str] | None = None,
+        latency_range: tuple[float | None, float | None] | None = None,
+        *,
+        per_transform: bool = False,
+    ) -> BestPoints:
+        """The best point of each channel of one block, as arrays.
+
+        A channel's best point is its smallest log10 p; ties go to the earlier transform in the
+        set's order, then to the earlier latency (see :mod:`kymata_core.entities.best_points`).
+        Only values below 0 count: channels whose best p-value is 1 (or, for values above 0, more)
+        are omitted.
+
+        Parameters
+        ----------
+        block : str
+            The block's name (``"left"``, ``"right"`` or ``"scalp"``).
+        transforms : sequence of str, optional
+            Choose only among these transforms (default all).
+        latency_range : (float or None, float or None), optional
+            Consider only latencies in this window (seconds, inclusive; None for an open end).
+        per_transform : bool
+            The best point of every transform of each channel (its best latency), instead of the
+            channel's one best point.
+
+        Returns
+        -------
+        BestPoints
+            In block channel order (then in transform order, with ``per_transform``).
+
+        Raises
+        ------
+        ValueError
+            If a name in ``transforms`` is not a transform of the set.
+        """
         coo = self.coo(block)
         c, lat, t = coo.coords
         v = coo.data
-        significant = v < 0
-        c, lat, t, v = c[significant], lat[significant], t[significant], v[significant]
-        if v.size == 0:
-            return []
-        # per channel: smallest value, then earliest transform in set order, then earliest latency
-        order = np.lexsort((lat, t, v, c))
-        c_sorted = c[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = c_sorted[1:] != c_sorted[:-1]
-        chosen = order[first]
-        channels = self.channels(block)
-        return [
-            ExpressionPoint(
-                channels[c[i]].item(), float(self._latencies[lat[i]]), self._transforms[t[i]], float(v[i])
-            )
-            for i in chosen
-        ]
+        keep = v < 0
+        if transforms is not None:
+            wanted = np.isin(np.arange(len(self._transforms)), [self._transforms.index(x) for x in transforms])
+            keep &= wanted[t]
+        if latency_range is not None:
+            in_window = np.ones(len(self._latencies), dtype=bool)
+            if latency_range[0] is not None:
+                in_window &= self._latencies >= latency_range[0]
+            if latency_range[1] is not None:
+                in_window &= self._latencies <= latency_range[1]
+            keep &= in_window[lat]
+        kept = np.flatnonzero(keep)
+        if kept.size == 0:
+            return BestPoints.empty()
+        chosen = kept[best_entries(c[kept], lat[kept], t[kept], v[kept], per_transform=per_transform)]
+        return BestPoints(
+            channels=self._channels[block][c[chosen]].astype(object),
+            latencies=self._latencies[lat[chosen]].astype(np.float64),
+            transforms=np.asarray(self._transforms, dtype=object)[t[chosen]],
+            logps=v[chosen],
+        )
+
+    def _best_points(self, block: str) -> list[ExpressionPoint]:
+        """Best points of one block (see :meth:`best_points`) as ExpressionPoints."""
+        found = self.best_points(block)
+        return [ExpressionPoint(*row) for row in found.rows()]
 
 
 class HexelExpressionSet(ExpressionSet):
@@ -484,7 +527,7 @@ class SensorExpressionSet(ExpressionSet):
         data: _InputDataArray | Sequence[_InputDataArray],
         sensor_layout: SensorLayout | None = None,
         *,
-        sensor_sides: Mapping[str, Hemisphere] | None = None,
+        sensor_sides: Mapping[str, Side] | None = None,
     ):
         super().__init__(
             transforms=transforms,
@@ -535,7 +578,7 @@ class SensorExpressionSet(ExpressionSet):
         return self._sensor_layout
 
     @property
-    def sensor_sides(self) -> Mapping[str, Hemisphere] | None:
+    def sensor_sides(self) -> Mapping[str, Side] | None:
         """Sensor name to ``"left"``, ``"right"`` or ``"midline"`` (a read-only view), or None if not known.
 
         Only sensors with a known side are keys, in the set's sensor order.
@@ -658,9 +701,9 @@ def combine(expression_sets: Sequence[ExpressionSet], *, names: Sequence[str] | 
     return combined
 
 
-def _merged_sides(sets: Sequence[ExpressionSet], label: Sequence[str]) -> dict[str, Hemisphere] | None:
+def _merged_sides(sets: Sequence[ExpressionSet], label: Sequence[str]) -> dict[str, Side] | None:
     """The union of the sets' known sensor sides; ValueError where two sets disagree."""
-    merged: dict[str, Hemisphere] = {}
+    merged: dict[str, Side] = {}
     source: dict[str, int] = {}
     for i, es in enumerate(sets):
         for sensor, side in (es.sensor_sides or {}).items():
@@ -680,6 +723,25 @@ def _merged_sides(sets: Sequence[ExpressionSet], label: Sequence[str]) -> dict[s
 def get_n_channels(es: ExpressionSet) -> int:
     """The number of channels in an ExpressionSet, summed over its blocks."""
     return sum(len(es.channels(b)) for b in es.block_names)
+
+
+def get_n_comparisons(es: ExpressionSet, transforms: Sequence[str] | None = None) -> int:
+    """How many tests a significance threshold over ``es`` corrects for.
+
+    Parameters
+    ----------
+    es : ExpressionSet
+    transforms : sequence of str, optional
+        The transforms tested (default all of the set's).
+
+    Returns
+    -------
+    int
+        channels (summed over blocks) × latencies × transforms; see
+        :func:`kymata_core.math.probability.sidak_logp_threshold`.
+    """
+    n_transforms = len(es.transforms) if transforms is None else len(transforms)
+    return get_n_channels(es) * len(es.latencies) * n_transforms
 
 
 def group_points_by_transform(points: Iterable[ExpressionPoint]) -> GroupedPoints:
@@ -849,10 +911,10 @@ def _take(coo: sparse.COO, axis: int, indices: NDArray[np.intp]) -> sparse.COO:
     return make_coo(coords, coo.data[keep], tuple(shape), is_sorted=True)
 
 
-_SIDES = frozenset(get_args(Hemisphere))
+_SIDES = frozenset(SIDES)
 
 
-def _validate_sides(sides: Mapping[str, Hemisphere] | None, sensors: NDArray) -> dict[str, Hemisphere] | None:
+def _validate_sides(sides: Mapping[str, Side] | None, sensors: NDArray) -> dict[str, Side] | None:
     """The sides as a dict in sensor order, or None when none is given; ValueError on a bad entry."""
     if sides is None:
         return None
@@ -876,12 +938,7 @@ def _validate_sides(sides: Mapping[str, Hemisphere] | None, sensors: NDArray) ->
 
 
 def _warn_if_sensors_not_in_layout(sensors: NDArray, layout: SensorLayout) -> None:
-    from kymata_core.io.layouts import match_layout_names, sensor_names_in_layout
-
-    if sensor_names_in_layout(layout) is None:
-        return
-    matched = match_layout_names(sensors.tolist(), layout)
-    unknown = [s for s in sensors.tolist() if s not in matched]
+    unknown = sensors_not_in_layout(sensors.tolist(), layout)
     if unknown:
         warnings.warn(
             f"{len(unknown)} sensor(s) are not in the layout {layout}: {unknown[:5]}"

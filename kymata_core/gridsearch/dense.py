@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import h5py
 import numpy as np
 from numpy.typing import NDArray
+
+from kymata_core.io.atomic import atomic_path
 
 
 def write_dense_logp(
@@ -35,26 +35,16 @@ def write_dense_logp(
         raise ValueError(
             f"dense log p has shape {logp.shape}, expected ({len(channels)} channels, {latencies.shape[0]} latencies)"
         )
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("logp", data=logp)
-            f.create_dataset("latencies", data=latencies)
-            if all(isinstance(c, (int, np.integer)) for c in channels):
-                f.create_dataset("channels", data=np.asarray(channels, dtype=np.int64))
-            else:
-                f.create_dataset("channels", data=[str(c) for c in channels], dtype=h5py.string_dtype("utf-8"))
-            f.attrs["transform"] = transform_name
-            for key, value in (attrs or {}).items():
-                f.attrs[key] = value
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("logp", data=logp)
+        f.create_dataset("latencies", data=latencies)
+        if all(isinstance(c, (int, np.integer)) for c in channels):
+            f.create_dataset("channels", data=np.asarray(channels, dtype=np.int64))
+        else:
+            f.create_dataset("channels", data=[str(c) for c in channels], dtype=h5py.string_dtype("utf-8"))
+        f.attrs["transform"] = transform_name
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value
     return path
 
 

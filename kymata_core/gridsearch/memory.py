@@ -101,11 +101,9 @@ def block_working_bytes(n_splits_total: int, n_window: int, n_latencies: int, n_
     n_freq = n_window // 2 + 1
     per_row = (
         4 * n_window  # windows
-        + 8 * n_window  # their gather index (intp)
         + 8 * n_freq * 2  # spectra and the product of one pairing
         + 4 * n_window  # the inverse FFT of one pairing
         + 4 * n_latencies * 3  # sigma and the two Fisher z buffers
-        + 8 * (2 * n_latencies - 1) + 8 * 2 * n_latencies  # sliding sums (float64)
     )
     return int(rows * per_row + group * 4 * n_reps * span)
 
@@ -192,12 +190,12 @@ def estimate_gridsearch_memory(
     )
     emeg = n_channels * n_reps * n_times * emeg_itemsize if emeg_in_memory else 0
     n_freq = n_window // 2 + 1
-    # transform values and splits, the spectra of every pairing (complex64), the window index (intp)
+    # transform values and splits, the spectra of every pairing (complex64), the window offsets (intp)
     transform = (
         int(n_splits * seconds_per_split * transform_sample_rate + 1) * 8
         + n_splits * n_window * 12
         + (n_derangements + 1) * s_total * n_freq * 8
-        + s_total * n_window * 8
+        + s_total * 8
     )
     # channels × latencies float64 arrays: while chunks run, the two true-z sums; at the end, those,
     # the dense log p and the ExpressionSet built from it (2 more; the t-test's temporaries are blocked).

@@ -2,18 +2,24 @@
 
 Channels are streamed in chunks sized from a memory budget (chunks run in ``n_jobs`` threads).
 Within a chunk, each channel's splits are taken in cache-sized blocks: the block's EMEG windows are
-cut, normalised and Fourier-transformed once, their sliding norms computed once, and each pairing
+cut and normalised, their sliding norms computed (both in one compiled pass, gridsearch/kernels.py),
+the windows Fourier-transformed once, and each pairing
 (the identity, then every derangement) is one complex product with the transform spectra, one
 batched inverse FFT and the Fisher z of the first L lags, all while the block stays in cache.
 Every channel is computed on its own, so the result does not depend on chunking or threads.
-Only sums are kept: per
-(channel, latency) the sum and sum of squares of the true Fisher z over splits, and per channel
-the sum and sum of squares of the null Fisher z over derangements, splits and lags. The full
+Only sums are kept: per (channel, latency) the sum and sum of squares of the true Fisher z over
+splits, and per channel the sum and sum of squares of the null Fisher z over derangements, splits
+and lags. The full
 correlation array of the reference is never held.
 
 A derangement ``p`` pairs EMEG window ``p(s)`` with transform split ``s``. Since the null pools
 every split, the same pairs are visited by keeping the windows in place and giving window ``w``
 the transform split ``p⁻¹(w)``: only the small transform-spectrum array is permuted.
+
+:func:`do_gridsearch` keeps the reference's signature and is a thin wrapper over the steps, each usable
+on its own: :func:`check_gridsearch_inputs` (checks, plan, derangements), :func:`run_gridsearch` (the
+algorithm: the sums and log10 p), :func:`gridsearch_expression_set` (the result as an ExpressionSet),
+and the optional outputs :func:`write_dense_output` (HDF5) and :func:`write_qc_plot`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -31,6 +39,7 @@ from numpy.typing import NDArray
 from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, SensorExpressionSet
 from kymata_core.entities.transform import Transform
 from kymata_core.gridsearch.geometry import SplitWindows
+from kymata_core.gridsearch.kernels import cut_windows
 from kymata_core.gridsearch.memory import (
     aligned_chunk_size,
     block_shape,
@@ -43,7 +52,18 @@ from kymata_core.gridsearch.progress import ChunkProgress
 from kymata_core.gridsearch.stats import welch_log10_p
 from kymata_core.math.combinatorics import generate_derangements, is_derangement
 
-__all__ = ["do_gridsearch", "estimate_gridsearch_memory", "GridsearchPlan"]
+__all__ = [
+    "do_gridsearch",
+    "check_gridsearch_inputs",
+    "run_gridsearch",
+    "gridsearch_expression_set",
+    "write_dense_output",
+    "write_qc_plot",
+    "estimate_gridsearch_memory",
+    "GridsearchPlan",
+    "GridsearchSetup",
+    "GridsearchResult",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -96,15 +116,15 @@ class GridsearchPlan:
         self.n_channels = int(n_channels)
         self.transform_spectra = _transform_spectra(transform, self.n_splits, self.n_lat, self.n_window, seconds_per_split)
 
-    def window_index(self) -> NDArray[np.intp]:
-        """(S, W) indices of every window's samples in one channel's ``(n_reps, t_hi - t_lo)`` rows, flattened.
+    def window_offsets(self) -> NDArray[np.intp]:
+        """(S,) first sample of every window in one channel's ``(n_reps, t_hi - t_lo)`` rows, flattened.
 
-        Window ``s`` is split ``s % n_splits`` of repetition ``s // n_splits`` (docs/gridsearch.md, step 2).
+        Window ``s`` is split ``s % n_splits`` of repetition ``s // n_splits`` (docs/gridsearch.md, step 2);
+        its points are ``d`` samples apart.
         """
         split = np.arange(self.n_total) % self.n_splits
         rep = np.arange(self.n_total) // self.n_splits
-        offsets = rep * (self.t_hi - self.t_lo) + (self.starts - self.t_lo)[split]
-        return (offsets[:, None] + self.d * np.arange(self.n_window, dtype=np.intp)[None, :]).astype(np.intp)
+        return (rep * (self.t_hi - self.t_lo) + (self.starts - self.t_lo)[split]).astype(np.intp)
 
 
 def _transform_spectra(
@@ -188,42 +208,6 @@ def _check_emeg_finite(emeg: NDArray, plan: GridsearchPlan, names: list) -> None
             )
 
 
-def _normalise_rows(x: NDArray[np.float32]) -> None:
-    """Centre each row and divide it by its Euclidean norm, in place (a zero row stays zero)."""
-    x -= x.mean(axis=-1, keepdims=True)
-    norm = np.sqrt(np.einsum("sw,sw->s", x, x))
-    norm[~(norm > 0)] = 1.0
-    x /= norm[:, None]
-
-
-def _window_sigma(x: NDArray[np.float32], n_lat: int, out: NDArray[np.float32]) -> NDArray[np.float32]:
-    """sigma (rows, L): centred norm of ``x[:, l:l+L]`` (docs/gridsearch.md, step 3); 1 where that norm is 0.
-
-    Sliding sums in float64: ``S[0]`` directly, then ``S[l] = S[l-1] + x[l+L-1] - x[l-1]`` as one
-    cumulative sum over the differences (half the length of a cumulative sum over the window).
-    A zero norm means a constant stretch, whose correlation with a centred split is 0: any
-    positive sigma then gives r = 0, and 1 avoids 0/0.
-    """
-    m = x.shape[0]
-    x64 = x[:, : 2 * n_lat - 1].astype(np.float64)
-    sums = np.empty((2, m, n_lat))
-    for k in range(2):
-        if k == 1:
-            np.square(x64, out=x64)
-        np.add.reduce(x64[:, :n_lat], axis=1, out=sums[k, :, 0])
-        np.subtract(x64[:, n_lat:], x64[:, : n_lat - 1], out=sums[k, :, 1:])
-    np.cumsum(sums, axis=-1, out=sums)
-    s1, s2 = sums
-    np.square(s1, out=s1)
-    s1 *= 1.0 / n_lat
-    s2 -= s1
-    np.copyto(out, s2, casting="same_kind")
-    with np.errstate(invalid="ignore"):
-        np.sqrt(out, out=out)  # a variance rounded below 0 gives NaN here, replaced by 1 below
-    out[~(out >= 1e-12)] = 1.0
-    return out
-
-
 def _twice_fisher_z(corr: NDArray[np.float32], sigma: NDArray[np.float32], out: NDArray, tmp: NDArray) -> NDArray:
     """``2 atanh(corr / sigma) = log((sigma + corr) / (sigma - corr))`` into ``out`` (4 passes, no clip).
 
@@ -247,7 +231,7 @@ def _twice_fisher_z_safe(corr: NDArray[np.float32], sigma: NDArray[np.float32], 
 def _process_chunk(
     chunk: NDArray,
     plan: GridsearchPlan,
-    index: NDArray[np.intp],
+    offsets: NDArray[np.intp],
     transform_sets: list[NDArray[np.complex64]],
     fft_workers: int,
 ) -> tuple[NDArray, NDArray, NDArray, NDArray]:
@@ -283,10 +267,10 @@ def _process_chunk(
             n_s = s1 - s0
             m = n_g * n_s
             x = x_buf[:m]
+            sigma = sigma_buf[:m]
             for i, line in enumerate(series):
-                np.take(line, index[s0:s1], out=x[i * n_s : (i + 1) * n_s])
-            _normalise_rows(x)
-            sigma = _window_sigma(x, n_lat, sigma_buf[:m])
+                own = slice(i * n_s, (i + 1) * n_s)
+                cut_windows(line, offsets[s0:s1], plan.d, n_lat, x[own], sigma[own])
             spectra = scipy.fft.rfft(x, axis=-1, workers=fft_workers).reshape(n_g, n_s, n_freq)
             product = product_buf[:m]
             u = u_buf[:m]
@@ -345,6 +329,9 @@ def do_gridsearch(
 ) -> ExpressionSet | tuple[ExpressionSet, NDArray[np.float64]]:
     """Gridsearch of one transform against EMEG at every channel and latency (docs/gridsearch.md).
 
+    The reference's signature (kymata-core 1.0.6) with keyword-only additions; it checks every input
+    and output first, then runs :func:`run_gridsearch` and writes the optional outputs.
+
     Parameters
     ----------
     emeg_values : array (channels, reps, time)
@@ -395,6 +382,121 @@ def do_gridsearch(
     SensorExpressionSet or HexelExpressionSet, or a tuple with the dense log10 p
     """
     started = time.monotonic()
+    setup = check_gridsearch_inputs(
+        emeg_values, transform, channel_names, channel_space, start_latency, emeg_t_start,
+        stimulus_shift_correction, stimulus_delivery_latency, emeg_sample_rate, n_derangements,
+        seconds_per_split, n_splits, n_reps, seed=seed, derangements=derangements, n_jobs=n_jobs,
+    )  # fmt: skip
+    # every output is checked before the work
+    plot_path = None
+    if plot_top_five_channels and plot_location is not None:
+        from kymata_core.gridsearch.qc_plot import resolve_plot_path
+
+        plot_path = resolve_plot_path(plot_location, transform.name, overwrite)
+    if dense_out is not None:
+        from kymata_core.io.atomic import check_overwrite
+
+        check_overwrite(dense_out, overwrite)
+
+    result = run_gridsearch(setup, memory_budget=memory_budget, n_jobs=n_jobs, exact_t=exact_t, progress=progress)
+    es = gridsearch_expression_set(setup, result.logp, emeg_layout=emeg_layout, sensor_sides=sensor_sides)
+    if dense_out is not None:
+        write_dense_output(dense_out, setup, result, overwrite=overwrite)
+    if plot_path is not None:
+        write_qc_plot(plot_path, setup, result, overwrite=overwrite)
+
+    _log.info("gridsearch %r done in %.1f s", transform.name, time.monotonic() - started)
+    if return_dense:
+        return es, result.logp
+    return es
+
+
+@dataclass(frozen=True)
+class GridsearchSetup:
+    """Checked inputs of one gridsearch (:func:`check_gridsearch_inputs`): what :func:`run_gridsearch` runs.
+
+    Attributes
+    ----------
+    emeg_values : array-like (channels, reps, time)
+    transform : Transform
+    plan : GridsearchPlan
+        Rates, windows, split starts and latencies.
+    derangements : int array (n_derangements, n_splits*n_reps)
+        The pairings of the null (identity not included).
+    channel_space : {"sensor", "source"}
+    left, right : list
+        Sensor names (``right`` empty), or left and right hexel ids; rows are ``left + right``.
+    parameters : dict
+        The parameters as given (floats), recorded with the dense output.
+    """
+
+    emeg_values: Any
+    transform: Transform
+    plan: GridsearchPlan
+    derangements: NDArray[np.int64]
+    channel_space: str
+    left: list
+    right: list
+    parameters: dict[str, Any]
+
+    @property
+    def n_derangements(self) -> int:
+        return len(self.derangements)
+
+    @property
+    def channel_names(self) -> list:
+        """One name (or hexel id) per row of the EMEG."""
+        return self.left + self.right if self.channel_space == "source" else self.left
+
+
+@dataclass(frozen=True)
+class GridsearchResult:
+    """What the gridsearch computes (:func:`run_gridsearch`), per channel and latency.
+
+    Attributes
+    ----------
+    true_sum, true_sumsq : float64 (channels, latencies)
+        Sum and sum of squares over splits of the true pairing's Fisher z.
+    null_sum, null_sumsq : float64 (channels,)
+        Sum and sum of squares of the null Fisher z over derangements, splits and lags.
+    logp : float64 (channels, latencies)
+        The log10 p-values.
+    exact_t : bool
+        Whether the t distribution was used for every cell.
+    """
+
+    true_sum: NDArray[np.float64]
+    true_sumsq: NDArray[np.float64]
+    null_sum: NDArray[np.float64]
+    null_sumsq: NDArray[np.float64]
+    logp: NDArray[np.float64]
+    exact_t: bool = False
+
+
+def check_gridsearch_inputs(
+    emeg_values: NDArray,
+    transform: Transform,
+    channel_names: list,
+    channel_space: str,
+    start_latency: float,
+    emeg_t_start: float,
+    stimulus_shift_correction: float,
+    stimulus_delivery_latency: float,
+    emeg_sample_rate: float,
+    n_derangements: int = 1,
+    seconds_per_split: float = 1,
+    n_splits: int = 400,
+    n_reps: int = 1,
+    *,
+    seed: int | np.random.Generator | None = None,
+    derangements: NDArray | None = None,
+    n_jobs: int = 1,
+) -> GridsearchSetup:
+    """Check a gridsearch's inputs (ValueError naming the first problem), plan it and draw its derangements.
+
+    Parameters as :func:`do_gridsearch`'s; ``n_jobs`` is only checked. An in-memory EMEG array is
+    checked for non-finite values here; a lazy one, chunk by chunk as it is read.
+    """
     shape = getattr(emeg_values, "shape", None)
     if shape is None or len(shape) != 3:
         raise ValueError(f"emeg_values must be a 3-D array (channels, reps, time), got shape {shape}")
@@ -425,22 +527,40 @@ def do_gridsearch(
         perms = _check_derangements(derangements, n_derangements, plan.n_total, plan.n_splits)
     else:
         perms = generate_derangements(n_derangements, plan.n_total, mod=plan.n_splits, seed=seed)
-    names_flat = left + right if channel_space == "source" else left
+    parameters = dict(
+        start_latency=start_latency,
+        emeg_t_start=emeg_t_start,
+        emeg_sample_rate=emeg_sample_rate,
+        seconds_per_split=seconds_per_split,
+        stimulus_shift_correction=stimulus_shift_correction,
+        stimulus_delivery_latency=stimulus_delivery_latency,
+    )
+    setup = GridsearchSetup(emeg_values, transform, plan, perms, channel_space, left, right, parameters)
     if isinstance(emeg_values, np.ndarray):
-        _check_emeg_finite(emeg_values, plan, names_flat)
-    plot_path = None
-    if plot_top_five_channels and plot_location is not None:
-        from kymata_core.gridsearch.qc_plot import resolve_plot_path
+        _check_emeg_finite(emeg_values, plan, setup.channel_names)
+    return setup
 
-        plot_path = resolve_plot_path(plot_location, transform.name, overwrite)
-    if dense_out is not None and Path(dense_out).exists() and not overwrite:
-        raise FileExistsError(f"dense output {dense_out} exists; pass overwrite=True to replace it")
+
+def run_gridsearch(
+    setup: GridsearchSetup,
+    *,
+    memory_budget: int | None = None,
+    n_jobs: int = 1,
+    exact_t: bool = False,
+    progress: bool | str | None = None,
+) -> GridsearchResult:
+    """The gridsearch itself: the sums of every chunk of channels, then the Welch t-test's log10 p.
+
+    Parameters ``memory_budget``, ``n_jobs``, ``exact_t`` and ``progress`` as :func:`do_gridsearch`'s.
+    """
+    plan, transform, emeg_values = setup.plan, setup.transform, setup.emeg_values
+    n_channels, n_derangements, names_flat = plan.n_channels, setup.n_derangements, setup.channel_names
 
     # Transform spectra per pairing: window w gets transform split p^-1(w) mod n_splits.
     base = plan.transform_spectra
     identity_split = np.arange(plan.n_total) % plan.n_splits
     transform_sets = [np.ascontiguousarray(base[identity_split])]
-    for p in perms:
+    for p in setup.derangements:
         inverse = np.empty_like(p)
         inverse[p] = np.arange(plan.n_total)
         transform_sets.append(np.ascontiguousarray(base[inverse % plan.n_splits]))
@@ -467,7 +587,7 @@ def do_gridsearch(
     true_sumsq = np.zeros((n_channels, plan.n_lat), dtype=np.float64)
     null_sum = np.zeros(n_channels, dtype=np.float64)
     null_sumsq = np.zeros(n_channels, dtype=np.float64)
-    index = plan.window_index()
+    offsets = plan.window_offsets()
 
     def work(c0: int) -> tuple[int, int, tuple]:
         c1 = min(n_channels, c0 + chunk_size)
@@ -478,7 +598,7 @@ def do_gridsearch(
                 f"EMEG has non-finite values, first at channel {c0 + c} ({names_flat[c0 + c]!r}), "
                 f"repetition {rep}, sample {plan.t_lo + t}"
             )
-        return c0, c1, _process_chunk(chunk, plan, index, transform_sets, 1)
+        return c0, c1, _process_chunk(chunk, plan, offsets, transform_sets, 1)
 
     with ChunkProgress(len(chunk_starts), mode=progress, description=f"gridsearch {transform.name}") as bar:
         if n_jobs == 1:
@@ -503,61 +623,79 @@ def do_gridsearch(
         true_sum, true_sumsq, plan.n_total, null_sum, null_sumsq, n_null, exact_t=exact_t,
         n_null_welch=plan.n_total * (n_derangements + 1) * plan.n_lat,
     )
-    latencies = plan.latencies
+    return GridsearchResult(true_sum, true_sumsq, null_sum, null_sumsq, logp, exact_t=bool(exact_t))
 
-    if channel_space == "sensor":
+
+def gridsearch_expression_set(
+    setup: GridsearchSetup,
+    logp: NDArray[np.float64],
+    emeg_layout=None,
+    sensor_sides: Mapping[str, str] | None = None,
+) -> ExpressionSet:
+    """The ExpressionSet of a gridsearch's log10 p (channels × latencies): sensor or hexel, one transform.
+
+    ``emeg_layout`` and ``sensor_sides`` as :func:`do_gridsearch`'s.
+    """
+    left, right, latencies, name = setup.left, setup.right, setup.plan.latencies, setup.transform.name
+    if setup.channel_space == "sensor":
         sides = {name: sensor_sides[name] for name in left if name in sensor_sides} if sensor_sides else None
-        es: ExpressionSet = SensorExpressionSet(
-            transforms=transform.name,
+        return SensorExpressionSet(
+            transforms=name,
             sensors=left,
             latencies=latencies,
             data=[logp],
             sensor_layout=emeg_layout,
             sensor_sides=sides or None,
         )
-    else:
-        n_left = len(left)
-        es = HexelExpressionSet(
-            transforms=transform.name,
-            hexels_lh=left,
-            hexels_rh=right,
-            latencies=latencies,
-            data_lh=[logp[:n_left]] if left else None,
-            data_rh=[logp[n_left:]] if right else None,
-        )
+    n_left = len(left)
+    return HexelExpressionSet(
+        transforms=name,
+        hexels_lh=left,
+        hexels_rh=right,
+        latencies=latencies,
+        data_lh=[logp[:n_left]] if left else None,
+        data_rh=[logp[n_left:]] if right else None,
+    )
 
-    if dense_out is not None:
-        from kymata_core.gridsearch.dense import write_dense_logp
 
-        write_dense_logp(
-            dense_out,
-            logp,
-            latencies,
-            names_flat,
-            transform_name=transform.name,
-            attrs=dict(
-                channel_space=channel_space,
-                n_left=len(left) if channel_space == "source" else -1,
-                start_latency=float(start_latency),
-                emeg_t_start=float(emeg_t_start),
-                emeg_sample_rate=float(emeg_sample_rate),
-                transform_sample_rate=float(transform.sample_rate),
-                seconds_per_split=float(seconds_per_split),
-                n_splits=plan.n_splits,
-                n_reps=plan.n_reps,
-                n_derangements=n_derangements,
-                stimulus_shift_correction=float(stimulus_shift_correction),
-                stimulus_delivery_latency=float(stimulus_delivery_latency),
-                exact_t=bool(exact_t),
-            ),
-            overwrite=overwrite,
-        )
-    if plot_path is not None:
-        from kymata_core.gridsearch.qc_plot import plot_top_five
+def write_dense_output(
+    path: Path | str, setup: GridsearchSetup, result: GridsearchResult, overwrite: bool = True
+) -> Path:
+    """Write the dense log10 p (channels × latencies) and the run's parameters to HDF5 (gridsearch/dense.py)."""
+    from kymata_core.gridsearch.dense import write_dense_logp
 
-        plot_top_five(logp, true_sum / plan.n_total, latencies, names_flat, plot_path, transform.name, overwrite)
+    plan, given = setup.plan, setup.parameters
+    return write_dense_logp(
+        path,
+        result.logp,
+        plan.latencies,
+        setup.channel_names,
+        transform_name=setup.transform.name,
+        attrs=dict(
+            channel_space=setup.channel_space,
+            n_left=len(setup.left) if setup.channel_space == "source" else -1,
+            start_latency=float(given["start_latency"]),
+            emeg_t_start=float(given["emeg_t_start"]),
+            emeg_sample_rate=float(given["emeg_sample_rate"]),
+            transform_sample_rate=float(setup.transform.sample_rate),
+            seconds_per_split=float(given["seconds_per_split"]),
+            n_splits=plan.n_splits,
+            n_reps=plan.n_reps,
+            n_derangements=setup.n_derangements,
+            stimulus_shift_correction=float(given["stimulus_shift_correction"]),
+            stimulus_delivery_latency=float(given["stimulus_delivery_latency"]),
+            exact_t=result.exact_t,
+        ),
+        overwrite=overwrite,
+    )
 
-    _log.info("gridsearch %r done in %.1f s", transform.name, time.monotonic() - started)
-    if return_dense:
-        return es, logp
-    return es
+
+def write_qc_plot(path: Path, setup: GridsearchSetup, result: GridsearchResult, overwrite: bool = True) -> None:
+    """Plot the log p and mean Fisher z of the five most significant channels (gridsearch/qc_plot.py)."""
+    from kymata_core.gridsearch.qc_plot import plot_top_five
+
+    plan = setup.plan
+    plot_top_five(
+        result.logp, result.true_sum / plan.n_total, plan.latencies, setup.channel_names, path,
+        setup.transform.name, overwrite,
+    )  # fmt: skip

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from kymata_core.io.atomic import atomic_path, check_overwrite
 
 
 def resolve_plot_path(plot_location: Path | str, transform_name: str, overwrite: bool) -> Path:
@@ -18,8 +18,7 @@ def resolve_plot_path(plot_location: Path | str, transform_name: str, overwrite:
     """
     location = Path(plot_location)
     path = location if location.suffix.lower() == ".png" else location / f"{transform_name}_gridsearch.png"
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"plot {path} exists; pass overwrite=True to replace it")
+    check_overwrite(path, overwrite)
     return path
 
 
@@ -47,8 +46,7 @@ def plot_top_five(
     from matplotlib.figure import Figure
 
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"plot {path} exists; pass overwrite=True to replace it")
+    check_overwrite(path, overwrite)
     chosen = top_channels(logp)
     names = [channel_names[i] for i in chosen]
     ms = np.asarray(latencies) * 1000.0
@@ -63,13 +61,6 @@ def plot_top_five(
     ax_z.set_xlabel("latency (ms)")
     ax_p.set_title(f"{transform_name}: five most significant channels")
     ax_p.legend(loc="lower right", fontsize="small")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return names

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+from kymata_core.errors import KymataError
+
 #: A requested transform rate ``r`` is taken to mean ``f / d`` when the two differ by at most this
 #: fraction of ``r``.
 RATE_TOLERANCE = 0.01
@@ -29,7 +31,7 @@ EMEG_RATE = "emeg"
 _SAME_RATE = 1e-6
 
 
-class SampleRateError(ValueError):
+class SampleRateError(KymataError, ValueError):
     """A transform rate that does not fit the EMEG rate; the message says which rates would."""
 
 

@@ -1,7 +1,11 @@
 """Atomic file writes: write to a temporary file beside the target, then rename it into place.
 
 A reader never sees half a file, and a failure part-way through leaves neither a file under the
-final name nor the temporary file behind. Existing files are only replaced when asked.
+final name nor the temporary file behind. Existing files are only replaced when asked
+(:func:`check_overwrite`, the one overwrite check of the package).
+
+Use :func:`atomic_write` to write through an open file, and :func:`atomic_path` for a library that
+writes by file name (h5py, matplotlib's ``savefig``, MNE's ``save``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,28 @@ from contextlib import contextmanager
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any
+
+
+def check_overwrite(path: str | os.PathLike, overwrite: bool, flag: str = "overwrite=True") -> None:
+    """Refuse to replace an existing file unless asked.
+
+    Parameters
+    ----------
+    path : path-like
+        The file about to be written.
+    overwrite : bool
+        Whether replacing an existing file was asked for.
+    flag : str
+        How the caller asks for it, named in the message: ``"overwrite=True"`` (library functions) or
+        ``"--overwrite"`` (``kymata-core`` commands).
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    """
+    if not overwrite and Path(path).exists():
+        raise FileExistsError(f"{path} already exists (pass {flag} to replace it)")
 
 
 def _umask() -> int:
@@ -50,8 +76,7 @@ def atomic_write(
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
     target = Path(path)
-    if not overwrite and target.exists():
-        raise FileExistsError(f"{target} already exists (pass overwrite=True to replace it)")
+    check_overwrite(target, overwrite)
     directory = target.parent if str(target.parent) else Path(".")
     _remove_stale_temporaries(directory, target.name)
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
@@ -77,6 +102,11 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False, suffix: str = 
     """A temporary path beside ``path`` for a library that writes files by name; renamed to ``path`` when
     the ``with`` block ends cleanly (see :func:`atomic_write` for the guarantees).
 
+    The temporary file is hidden (``.NAME.RANDOM.tmp``), unique to this call, and exists (empty) when
+    the block starts; the library writes over it. When the block ends cleanly the file is synced to
+    disk, given the usual permissions and renamed to ``path``; if the block raises, it is removed and
+    ``path`` is left as it was.
+
     Parameters
     ----------
     path : path-like
@@ -84,16 +114,27 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False, suffix: str = 
     overwrite : bool
         Replace an existing file at ``path``; otherwise refuse with FileExistsError.
     suffix : str
-        The temporary name's ending, for libraries that check it (MNE wants ``-ave.fif``); it must end in
-        ``.tmp`` or the library's own ending.
+        The temporary name's ending, for libraries that check it or add their own (MNE wants
+        ``-ave.fif``, numpy's ``save`` adds ``.npy``): the name ends in ``.tmp`` then ``suffix``.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False (checked before and again just before the rename).
+
+    Examples
+    --------
+    >>> with atomic_path("results/p1/dense.h5", overwrite=True) as tmp:  # doctest: +SKIP
+    ...     with h5py.File(tmp, "w") as f:
+    ...         f.create_dataset("logp", data=logp)
     """
     target = Path(path)
-    if not overwrite and target.exists():
-        raise FileExistsError(f"{target} already exists (pass overwrite=True to replace it)")
+    check_overwrite(target, overwrite)
     directory = target.parent if str(target.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(directory, target.name)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=f".tmp{suffix}" if suffix != ".tmp" else suffix)
+    ending = suffix if suffix == ".tmp" else f".tmp{suffix}"
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=ending)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from kymata_core.errors import KymataError
+
 #: The comment of the evoked(s) written from a BIDS recording: the analysed condition.
 PRESENTATION_COMMENT = "presentation"
 SUBJECT_PREFIX = "sub-"
 
 
-class BidsError(ValueError):
+class BidsError(KymataError, ValueError):
     """A BIDS dataset that does not hold what the configuration asks for; names the entity or file."""
 
 

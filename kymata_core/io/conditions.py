@@ -20,10 +20,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from kymata_core.errors import KymataError
+
 Condition = str | Sequence[str] | None
 
 
-class ConditionError(ValueError):
+class ConditionError(KymataError, ValueError):
     """A condition that is not in the file, or a file whose conditions must be chosen from."""
 
 

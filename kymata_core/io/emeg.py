@@ -11,17 +11,17 @@ import functools
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
-from unittest import mock
 
 import mne
 import numpy as np
 from numpy.typing import NDArray
 
+from kymata_core.errors import InputFileError, KymataError
+from kymata_core.io.atomic import atomic_path, check_overwrite
 from kymata_core.io.conditions import Condition, describe_condition, select_recordings
 from kymata_core.io.emeg_shape import evoked_entries, stc_sample_rate
 from kymata_core.io.layouts import SensorLayout
@@ -102,22 +102,24 @@ class EMEGData:
 
 
 def _naming_the_file(reader: Callable[..., EMEGData]) -> Callable[..., EMEGData]:
-    """Report any failure of ``reader`` on a damaged or foreign file as one ValueError naming the file.
+    """Report any failure of ``reader`` on a damaged or foreign file as one error naming the file.
 
     MNE and numpy can fail almost anywhere on a damaged file (KeyError, IndexError, struct.error, a
-    division by a zero sample rate, ...): at this boundary they become the reader's documented error.
+    division by a zero sample rate, ...): at this boundary they become the reader's documented error,
+    an :class:`~kymata_core.errors.InputFileError` (a ValueError), which ``kymata-core`` reports as one
+    line. Errors that are already the project's (a missing condition, ...) pass through unchanged.
     """
 
     @functools.wraps(reader)
     def wrapper(path, *args, **kwargs):
         try:
             return reader(path, *args, **kwargs)
-        except FileNotFoundError:
+        except (FileNotFoundError, KymataError):
             raise
         except Exception as e:
             if isinstance(e, ValueError) and str(path) in str(e):
-                raise
-            raise ValueError(f"{path}: cannot read as EMEG data: {type(e).__name__}: {e}") from e
+                raise InputFileError(str(e)) from e
+            raise InputFileError(f"{path}: cannot read as EMEG data: {type(e).__name__}: {e}") from e
 
     return wrapper
 
@@ -634,7 +636,7 @@ def write_evoked(data: EMEGData, path: str | os.PathLike, *, overwrite: bool = F
     if data.channel_space != "sensor":
         raise ValueError(f"write_evoked needs sensor-space data, got {data.channel_space!r}")
     path = Path(path)
-    _refuse_existing([path], overwrite)
+    check_overwrite(path, overwrite)
     info = (
         data.info if data.info is not None else info_from_channel_names(data.channel_names, data.sample_rate)
     )
@@ -652,7 +654,7 @@ def write_evoked(data: EMEGData, path: str | os.PathLike, *, overwrite: bool = F
         )
         for r in range(data.n_reps)
     ]
-    with _atomic_target(path, "-ave.fif") as tmp, deterministic_fif_ids():
+    with atomic_path(path, overwrite=overwrite, suffix="-ave.fif") as tmp, deterministic_fif_ids():
         mne.write_evokeds(tmp, evokeds, overwrite=True, verbose="error")
     return path
 
@@ -670,7 +672,8 @@ def write_source_estimate(data: EMEGData, stem: str | os.PathLike, *, overwrite:
         if stem.name.endswith(suffix):
             stem = stem.with_name(stem.name[: -len(suffix)])
     targets = [stem.with_name(stem.name + "-lh.stc"), stem.with_name(stem.name + "-rh.stc")]
-    _refuse_existing(targets, overwrite)
+    for target in targets:
+        check_overwrite(target, overwrite)
     lh, rh = (np.asarray(v, dtype=np.int64) for v in data.channel_names)
     stc = mne.SourceEstimate(
         data.values[:, 0, :].astype(np.float64),
@@ -679,16 +682,20 @@ def write_source_estimate(data: EMEGData, stem: str | os.PathLike, *, overwrite:
         tstep=1.0 / data.sample_rate,
         verbose="error",
     )
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{stem.name}.", dir=stem.parent))
-    try:
-        stc.save(tmp_dir / stem.name, ftype="stc", overwrite=True, verbose="error")
-        for target in targets:
-            os.replace(tmp_dir / target.name, target)
-    finally:
-        for leftover in tmp_dir.iterdir():
-            leftover.unlink()
-        tmp_dir.rmdir()
+    # MNE writes the pair from one stem, adding -lh.stc and -rh.stc: given the stem of the left file's
+    # temporary (which ends in -lh.stc), it writes the left file in place and the right one beside it,
+    # which then becomes the right file's temporary.
+    with (
+        atomic_path(targets[0], overwrite=overwrite, suffix="-lh.stc") as tmp_lh,
+        atomic_path(targets[1], overwrite=overwrite, suffix="-rh.stc") as tmp_rh,
+    ):
+        tmp_stem = str(tmp_lh)[: -len("-lh.stc")]
+        written_rh = Path(tmp_stem + "-rh.stc")
+        try:
+            stc.save(tmp_stem, ftype="stc", overwrite=True, verbose="error")
+            os.replace(written_rh, tmp_rh)
+        finally:
+            written_rh.unlink(missing_ok=True)
     return targets
 
 
@@ -705,19 +712,33 @@ def info_from_channel_names(names: Sequence[str], sample_rate: float) -> mne.Inf
     return mne.create_info(list(names), sample_rate, types, verbose="error")
 
 
+def _fixed_machid() -> NDArray[np.int32]:
+    """The machine id written into our FIF files: zeros, the same on every machine."""
+    return np.zeros(2, dtype=np.int32)
+
+
 @contextlib.contextmanager
 def deterministic_fif_ids() -> Iterator[None]:
     """Make MNE write a fixed machine id into FIF files, so identical data give identical bytes.
 
-    MNE stamps every FIF block id with the writing machine's MAC address; with a fixed
-    ``meas_date`` this is the only machine-dependent content of an evoked file.
+    MNE stamps every FIF block id with the writing machine's MAC address, from
+    ``mne._fiff.write.get_machid``; with a fixed ``meas_date`` this is the only machine-dependent
+    content of an evoked file. MNE offers no argument for it, so inside the ``with`` block that
+    function is replaced by one returning zeros, and the original is put back when the block ends
+    (also on error). The replacement is process-wide: do not write FIF files from other threads
+    meanwhile. Should a future MNE move the function, this does nothing (the files are then still
+    valid, only not byte-identical across machines).
     """
     write_module = getattr(getattr(mne, "_fiff", None), "write", None)
-    if write_module is None or not hasattr(write_module, "get_machid"):
+    original = getattr(write_module, "get_machid", None)
+    if original is None:
         yield
         return
-    with mock.patch.object(write_module, "get_machid", lambda: np.zeros(2, dtype=np.int32)):
+    write_module.get_machid = _fixed_machid
+    try:
         yield
+    finally:
+        write_module.get_machid = original
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -765,29 +786,3 @@ def _clean_time(t: float, rate: float) -> float:
     samples = t * rate
     nearest = round(samples)
     return float(nearest / rate) if abs(samples - nearest) < 1e-3 else float(t)
-
-
-def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
-    if overwrite:
-        return
-    for p in paths:
-        if p.exists():
-            raise FileExistsError(f"{p} already exists (pass overwrite to replace it)")
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path, suffix: str) -> Iterator[Path]:
-    """A temporary path next to ``path`` ending in ``suffix`` (MNE checks file-name endings); renamed on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -1,5 +1,10 @@
 """Sensor layouts: which MEG and EEG sensor arrays a sensor-space ExpressionSet was recorded with.
 
+The value types (:class:`SensorLayout`, :class:`MEGLayout`, :class:`EEGLayout`) are defined in
+:mod:`kymata_core.entities.sensor_layout` and the sides of the head in
+:mod:`kymata_core.entities.hemispheres`; they are re-exported here. This module reads what each
+named layout holds.
+
 Positions come from the layouts MNE-Python ships, so no layout data is kept in this project:
 
 ========================  ====================================================================
@@ -35,59 +40,17 @@ sensor), by :func:`match_layout_names`, :func:`layout_sides` and :func:`layout_p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Iterable, Sequence
 from functools import cache
 from types import MappingProxyType
-from typing import Literal
 
 import numpy as np
 
+from kymata_core.entities.hemispheres import Side, side_of_x
+from kymata_core.entities.sensor_layout import EEGLayout, MEGLayout, SensorLayout, register_layout_lookup
 
-class MEGLayout(StrEnum):
-    """MEG sensor layouts, under the names the ``.nkg`` format stores."""
-
-    Vectorview = "Vectorview"
-    CTF275 = "CTF275"
-    KIT_AD = "KIT-AD"
-
-
-class EEGLayout(StrEnum):
-    """EEG sensor layouts, under the names the ``.nkg`` format stores."""
-
-    Easycap = "Easycap"
-
-
-@dataclass(frozen=True)
-class SensorLayout:
-    """The MEG and EEG layouts of a recording; either may be None (not recorded or not known).
-
-    Parameters
-    ----------
-    meg : MEGLayout or str or None
-    eeg : EEGLayout or str or None
-    """
-
-    meg: MEGLayout | None = None
-    eeg: EEGLayout | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "meg", _coerce(MEGLayout, self.meg, "MEG"))
-        object.__setattr__(self, "eeg", _coerce(EEGLayout, self.eeg, "EEG"))
-
-
-def _coerce(enum: type[StrEnum], value, kind: str):
-    if value is None or isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise ValueError(f"unknown {kind} layout {value!r}; known layouts: {allowed}") from None
-
-
-Hemisphere = Literal["left", "right", "midline"]
+Hemisphere = Side
+"""The side of the head a sensor is on (:data:`kymata_core.entities.hemispheres.Side`, by its former name)."""
 
 _MNE_MEG_LAYOUT_NAMES = {
     MEGLayout.Vectorview: "Vectorview-all",
@@ -209,7 +172,7 @@ def sensor_names_in_layout(layout: SensorLayout) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def get_sensor_hemispheres(layout: SensorLayout) -> dict[str, Hemisphere]:
+def get_sensor_hemispheres(layout: SensorLayout) -> dict[str, Side]:
     """Which side of the head each positioned sensor of the layout is on.
 
     A sensor is ``"midline"`` when its x is within 1 % of the layout's half-width of the centre,
@@ -229,13 +192,7 @@ def _hemispheres(layout: SensorLayout) -> MappingProxyType:
         side_x.update(_meg_side_x(layout.meg))
     if layout.eeg is not None:
         side_x.update({name: x for name, (x, _) in _eeg_positions(layout.eeg).items()})
-    result: dict[str, Hemisphere] = {}
-    for name, x in side_x.items():
-        if abs(x) <= _MIDLINE_TOLERANCE:
-            result[name] = "midline"
-        else:
-            result[name] = "left" if x < 0 else "right"
-    return MappingProxyType(result)
+    return MappingProxyType({name: side_of_x(x, _MIDLINE_TOLERANCE) for name, x in side_x.items()})
 
 
 # --- matching a recording's channel names -------------------------------------------------------
@@ -282,7 +239,19 @@ def match_layout_names(names: Iterable[str], layout: SensorLayout) -> dict[str, 
     }
 
 
-def layout_sides(names: Iterable[str], layout: SensorLayout) -> dict[str, Hemisphere]:
+def _sensors_not_in_layout(names: Sequence[str], layout: SensorLayout) -> list[str]:
+    """The given names that are not sensors of the layout (none when it names no sensors), in order."""
+    if sensor_names_in_layout(layout) is None:
+        return []
+    matched = match_layout_names(names, layout)
+    return [name for name in names if name not in matched]
+
+
+# SensorExpressionSet warns about sensors not in its layout through this (entities read no files).
+register_layout_lookup(_sensors_not_in_layout)
+
+
+def layout_sides(names: Iterable[str], layout: SensorLayout) -> dict[str, Side]:
     """The side of each of a recording's channels that the layout places (see :func:`get_sensor_hemispheres`).
 
     Parameters

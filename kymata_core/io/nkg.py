@@ -12,7 +12,6 @@ decompressed, and every read is bounded. Nothing in a file is ever executed or u
 
 from __future__ import annotations
 
-import io
 import json
 import lzma
 import os
@@ -28,14 +27,23 @@ from typing import IO, Any
 import numpy as np
 import sparse
 
+from kymata_core.entities.best_points import best_entries
 from kymata_core.entities.coo import make_coo
-from kymata_core.entities.datatypes import BLOCK_LEFT, BLOCK_RIGHT, BLOCK_SCALP
 from kymata_core.entities.expression import (
     ExpressionSet,
     HexelExpressionSet,
     SensorExpressionSet,
     combine,
 )
+from kymata_core.entities.hemispheres import (
+    BLOCK_LEFT,
+    BLOCK_RIGHT,
+    BLOCK_SCALP,
+    HEMISPHERE_BLOCKS,
+    SENSOR_BLOCKS,
+    SIDES,
+)
+from kymata_core.errors import KymataError
 from kymata_core.io.atomic import atomic_write
 from kymata_core.io.layouts import SensorLayout
 
@@ -52,7 +60,7 @@ OLD_FORMAT_WARNING = (
 
 _TYPE_HEXEL = "hexel"
 _TYPE_SENSOR = "sensor"
-_BLOCKS_FOR_TYPE = {_TYPE_HEXEL: [BLOCK_LEFT, BLOCK_RIGHT], _TYPE_SENSOR: [BLOCK_SCALP]}
+_BLOCKS_FOR_TYPE = {_TYPE_HEXEL: list(HEMISPHERE_BLOCKS), _TYPE_SENSOR: list(SENSOR_BLOCKS)}
 
 # Fixed ZIP metadata, so that saving the same set twice gives byte-identical files.
 _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -68,8 +76,7 @@ _MAX_BYTES_PER_LATENCY_LINE = 64
 _MAX_BYTES_PER_CHANNEL_LINE = 256
 _MAX_BYTES_PER_TRANSFORM_LINE = 4096
 _PROVENANCE_MAX = 16 * 1024 * 1024
-_MAX_BYTES_PER_SIDE_LINE = _MAX_BYTES_PER_CHANNEL_LINE + len("\tmidline\n")
-_SIDES = ("left", "right", "midline")
+_MAX_BYTES_PER_SIDE_LINE = _MAX_BYTES_PER_CHANNEL_LINE + len("\t\n") + max(len(side) for side in SIDES)
 
 # Everything that reading a damaged ZIP member can raise from the standard library.
 _ZIP_ERRORS = (
@@ -90,11 +97,12 @@ _ZIP_ERRORS = (
 )
 
 
-class NkgFormatError(ValueError):
+class NkgFormatError(KymataError, ValueError):
     """An ``.nkg`` file is malformed, of an unknown version, or unsafe to read.
 
-    The message names the file and the problem. It is a :class:`ValueError`, so code that
-    catches ValueError (such as the ``kymata-core`` command) reports it as one line.
+    The message names the file and the problem. It is a :class:`~kymata_core.errors.KymataError`
+    (the ``kymata-core`` command reports it as one line) and a :class:`ValueError`, for code that
+    catches ValueError.
 
     Attributes
     ----------
@@ -312,11 +320,8 @@ def _one_entry_per_channel_and_transform(
         repeated = np.bincount(pair, minlength=n_channels * n_transforms).max() > 1  # O(n), no sort
     else:
         repeated = np.unique(pair).size != pair.size
-    if repeated:
-        order = np.lexsort((latency, data, pair))
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = pair[order][1:] != pair[order][:-1]
-        keep = order[first]
+    if repeated:  # the best point of each (channel, transform), positive values included
+        keep = best_entries(channel, latency, transform, data, per_transform=True)
         coords, data = coords[:, keep], data[keep]
     linear = (coords[0] * n_latencies + coords[1]) * n_transforms + coords[2]
     if np.any(linear[1:] <= linear[:-1]):  # ExpressionSets keep their entries sorted; sort if not
@@ -438,7 +443,7 @@ def _read_expression_set(zf: zipfile.ZipFile, label: str) -> ExpressionSet:
             )
 
     if version == "0.1":
-        blocks = [BLOCK_LEFT, BLOCK_RIGHT]
+        blocks = list(HEMISPHERE_BLOCKS)
     else:
         blocks_member = "/layers.txt" if version in ("0.2", "0.3") else "/blocks.txt"
         blocks = _read_lines(zf, blocks_member, _SMALL_MEMBER_MAX, label)
@@ -609,7 +614,7 @@ def _read_sensor_sides(
     sides: dict[str, str] = {}
     for number, line in enumerate(lines, start=1):
         sensor, tab, side = line.partition("\t")
-        if not tab or side not in _SIDES:
+        if not tab or side not in SIDES:
             raise NkgFormatError(
                 label, f"{member} line {number} is not '<sensor>\\t<left|right|midline>': {line[:60]!r}"
             )
@@ -680,10 +685,3 @@ def _check_no_duplicate_coordinates(
         linear = np.sort(linear)
         if np.any(linear[1:] == linear[:-1]):
             raise NkgFormatError(label, f"{member} lists a coordinate twice")
-
-
-def _zipfile_bytes(members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_LZMA) -> bytes:
-    """The bytes of an archive with the given members (used by tests to build malformed files)."""
-    buffer = io.BytesIO()
-    _write_zip(buffer, members, compression)
-    return buffer.getvalue()

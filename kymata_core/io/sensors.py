@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from kymata_core.entities.hemispheres import Side, side_of_x
 from kymata_core.io.layouts import (
     EEGLayout,
-    Hemisphere,
     MEGLayout,
     SensorLayout,
     layout_sides,
@@ -159,7 +159,7 @@ def _all_in_layout(names: list[str], layout: SensorLayout) -> bool:
     return len(match_layout_names(names, layout)) == len(names)
 
 
-def sensor_sides(info: mne.Info, layout: SensorLayout | None) -> dict[str, Hemisphere]:
+def sensor_sides(info: mne.Info, layout: SensorLayout | None) -> dict[str, Side]:
     """Which side of the head each brain sensor of a recording is on.
 
     A channel's side is, in this order:
@@ -201,7 +201,7 @@ def sensor_sides(info: mne.Info, layout: SensorLayout | None) -> dict[str, Hemis
     names = [info.ch_names[p] for p in picks]
     from_layout = layout_sides(names, layout) if layout is not None else {}
     dig_eeg = _digitised_eeg_positions(info)
-    sides: dict[str, Hemisphere] = {}
+    sides: dict[str, Side] = {}
     for pick, name in zip(picks, names, strict=True):
         if name in from_layout:
             sides[name] = from_layout[name]
@@ -212,11 +212,9 @@ def sensor_sides(info: mne.Info, layout: SensorLayout | None) -> dict[str, Hemis
     return sides
 
 
-def side_of_head_x(x: float) -> Hemisphere:
+def side_of_head_x(x: float) -> Side:
     """The side of a point with head-frame coordinate ``x`` (metres), as :func:`sensor_sides` judges it."""
-    if abs(x) <= MIDLINE_TOLERANCE_M:
-        return "midline"
-    return "left" if x < 0 else "right"
+    return side_of_x(x, MIDLINE_TOLERANCE_M)
 
 
 def _usable(position: np.ndarray) -> bool:

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from kymata_core.errors import KymataError
+
 #: Inverse methods whose normal-component estimate is linear in the data.
 SOURCE_METHODS = ("MNE", "dSPM", "sLORETA", "eLORETA")
 #: The reference's signal-to-noise ratio: ``lambda2 = 1 / snr ** 2``.
@@ -40,7 +42,7 @@ ORIENTATION = "normal"
 _ROW_CHUNK = 256
 
 
-class SourceOperatorError(ValueError):
+class SourceOperatorError(KymataError, ValueError):
     """An inverse operator, morph or evoked that cannot make a source operator; names the file and why."""
 
 

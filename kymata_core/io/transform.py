@@ -10,6 +10,13 @@ NaN policy
 ----------
 ``"error"`` (default) refuses a transform containing NaN, naming the file and the first NaN's
 index; ``"zero"`` replaces NaNs with 0; ``"mean"`` replaces them with the mean of the other values.
+
+Errors
+------
+A file that cannot be read, or holds no usable transform, raises
+:class:`~kymata_core.errors.InputFileError` (a ``ValueError``); a transform name the file does not
+hold raises :class:`TransformNotFoundError` (a ``KeyError``). Both name the file, and the
+``kymata-core`` command reports them as one line.
 """
 
 from __future__ import annotations
@@ -22,9 +29,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kymata_core.entities.transform import Transform
+from kymata_core.errors import InputFileError, KymataError, UsageError
 
 NAN_POLICIES = ("error", "zero", "mean")
 SAMPLE_RATE_KEY = "sample_rate"
+
+
+class TransformNotFoundError(KymataError, KeyError):
+    """The transform (``.npz`` key or ``.mat`` variable) asked for is not in the file; names the file."""
+
+    def __str__(self) -> str:  # the message, not KeyError's quoted repr of it
+        return str(self.args[0]) if self.args else ""
 
 
 def load_transform(
@@ -68,21 +83,21 @@ def load_transform(
             keys = _transform_keys(npz)
             if name is None:
                 if len(keys) != 1:
-                    raise ValueError(f"{path}: holds {len(keys)} transforms {keys}; choose one by name")
+                    raise InputFileError(f"{path}: holds {len(keys)} transforms {keys}; choose one by name")
                 name = keys[0]
             if name not in keys:
-                raise KeyError(f"{path}: no transform named {name!r}; available: {keys}")
+                raise TransformNotFoundError(f"{path}: no transform named {name!r}; available: {keys}")
             values = npz[name]
             rate = _npz_rate(npz, sample_rate, path)
         transform_name = name
     elif suffix == ".mat":
         if name is None:
-            raise ValueError(f"{path}: a .mat file needs the name of the variable to read")
+            raise InputFileError(f"{path}: a .mat file needs the name of the variable to read")
         values = _load_mat_variable(path, name)
         transform_name = name
         rate = _require_rate(sample_rate, path)
     else:
-        raise ValueError(f"{path}: unknown transform file type {suffix!r}; expected .npy, .npz or .mat")
+        raise InputFileError(f"{path}: unknown transform file type {suffix!r}; expected .npy, .npz or .mat")
     values = _apply_nan_policy(_as_vector(values, path, transform_name), nan_policy, path, transform_name)
     transform = Transform(transform_name, values, rate)
     return transform.resampled(resample_to) if resample_to is not None else transform
@@ -103,13 +118,13 @@ def load_transforms_npz(
     _check_nan_policy(nan_policy)
     path = _existing(path)
     if path.suffix.lower() != ".npz":
-        raise ValueError(f"{path}: expected an .npz file")
+        raise InputFileError(f"{path}: expected an .npz file")
     with _open_npz(path) as npz:
         keys = _transform_keys(npz)
         wanted = list(keys) if names is None else list(names)
         missing = [n for n in wanted if n not in keys]
         if missing:
-            raise KeyError(f"{path}: no transform named {missing[0]!r}; available: {keys}")
+            raise TransformNotFoundError(f"{path}: no transform named {missing[0]!r}; available: {keys}")
         rate = _npz_rate(npz, sample_rate, path)
         transforms = []
         for n in wanted:
@@ -135,9 +150,9 @@ def transform_length(path: str | os.PathLike, name: str | None = None) -> int:
                 shape = _npy_header_shape(f, path)
             return int(np.prod(shape)) if len(shape) else 1
         except KeyError:
-            raise KeyError(f"{path}: no transform named {name!r}") from None
+            raise TransformNotFoundError(f"{path}: no transform named {name!r}") from None
         except (zipfile.BadZipFile, OSError) as e:
-            raise ValueError(f"{path}: cannot read as an .npz archive: {e}") from e
+            raise InputFileError(f"{path}: cannot read as an .npz archive: {e}") from e
     return len(load_transform(path, name=name, sample_rate=1.0, nan_policy="zero").values)
 
 
@@ -164,12 +179,12 @@ def _existing(path: str | os.PathLike) -> Path:
 
 def _check_nan_policy(policy: str) -> None:
     if policy not in NAN_POLICIES:
-        raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
+        raise UsageError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
 
 
 def _require_rate(rate: float | None, path: Path) -> float:
     if rate is None:
-        raise ValueError(f"{path}: the file does not record a sample rate; give the transform's sample rate")
+        raise InputFileError(f"{path}: the file does not record a sample rate; give the transform's sample rate")
     return float(rate)
 
 
@@ -183,7 +198,7 @@ def _load_npy(path: Path) -> NDArray:
     try:
         return np.load(path, allow_pickle=False)
     except _READ_ERRORS as e:
-        raise ValueError(
+        raise InputFileError(
             f"{path}: cannot read as a numeric .npy array (object arrays are refused): {e}"
         ) from e
 
@@ -196,7 +211,7 @@ def _npy_header_shape(f, path: Path) -> tuple[int, ...]:
         else:
             shape, _, _ = np.lib.format.read_array_header_2_0(f)
     except _READ_ERRORS as e:
-        raise ValueError(f"{path}: cannot read the header of an .npy array: {e}") from e
+        raise InputFileError(f"{path}: cannot read the header of an .npy array: {e}") from e
     return tuple(shape)
 
 
@@ -208,7 +223,7 @@ class _open_npz:
         try:
             self.npz = np.load(self.path, allow_pickle=False)
         except Exception as e:
-            raise ValueError(f"{self.path}: cannot read as an .npz archive: {e}") from e
+            raise InputFileError(f"{self.path}: cannot read as an .npz archive: {e}") from e
         return self
 
     def __exit__(self, *exc) -> None:
@@ -222,7 +237,7 @@ class _open_npz:
         try:
             return self.npz[key]
         except _READ_ERRORS as e:
-            raise ValueError(
+            raise InputFileError(
                 f"{self.path}: key {key!r} is not a numeric array (object arrays are refused)"
             ) from e
 
@@ -237,11 +252,11 @@ def _npz_rate(npz: _open_npz, rate: float | None, path: Path) -> float:
     if SAMPLE_RATE_KEY in npz.files:
         stored = np.asarray(npz[SAMPLE_RATE_KEY])
         if stored.size != 1:
-            raise ValueError(
+            raise InputFileError(
                 f"{path}: key {SAMPLE_RATE_KEY!r} must be a single number, got shape {stored.shape}"
             )
         return float(stored.reshape(()))
-    raise ValueError(f"{path}: no {SAMPLE_RATE_KEY!r} key in the file; give the transforms' sample rate")
+    raise InputFileError(f"{path}: no {SAMPLE_RATE_KEY!r} key in the file; give the transforms' sample rate")
 
 
 def _load_mat_variable(path: Path, name: str) -> NDArray:
@@ -250,26 +265,26 @@ def _load_mat_variable(path: Path, name: str) -> NDArray:
     try:
         mat = loadmat(path)
     except Exception as e:
-        raise ValueError(f"{path}: cannot read as a MATLAB .mat file: {e}") from e
+        raise InputFileError(f"{path}: cannot read as a MATLAB .mat file: {e}") from e
     if name not in mat:
         available = sorted(k for k in mat if not k.startswith("__"))
-        raise KeyError(f"{path}: no variable named {name!r}; available: {available}")
+        raise TransformNotFoundError(f"{path}: no variable named {name!r}; available: {available}")
     return mat[name]
 
 
 def _as_vector(values: NDArray, path: Path, name: str) -> NDArray[np.floating]:
     values = np.asarray(values)
     if not (np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)):
-        raise ValueError(f"{path}: transform {name!r} must be numeric, got dtype {values.dtype}")
+        raise InputFileError(f"{path}: transform {name!r} must be numeric, got dtype {values.dtype}")
     if values.ndim == 2 and 1 in values.shape:
         values = values.reshape(-1)
     if values.ndim != 1:
-        raise ValueError(
+        raise InputFileError(
             f"{path}: transform {name!r} must be one-dimensional (or 2-D with one dimension of size 1), "
             f"got shape {values.shape}"
         )
     if values.size == 0:
-        raise ValueError(f"{path}: transform {name!r} is empty")
+        raise InputFileError(f"{path}: transform {name!r} is empty")
     if np.issubdtype(values.dtype, np.integer):
         values = values.astype(np.float64)
     return values
@@ -277,19 +292,19 @@ def _as_vector(values: NDArray, path: Path, name: str) -> NDArray[np.floating]:
 
 def _apply_nan_policy(values: NDArray, policy: str, path: Path, name: str) -> NDArray:
     if np.isinf(values).any():
-        raise ValueError(
+        raise InputFileError(
             f"{path}: transform {name!r} has an infinite value at index {int(np.argmax(np.isinf(values)))}"
         )
     nan = np.isnan(values)
     if not nan.any():
         return values
     if policy == "error":
-        raise ValueError(
+        raise InputFileError(
             f"{path}: transform {name!r} has {int(nan.sum())} NaN value(s), the first at index {int(np.argmax(nan))} "
             "(choose a NaN policy 'zero' or 'mean' to replace them)"
         )
     if nan.all():
-        raise ValueError(f"{path}: transform {name!r} is all NaN")
+        raise InputFileError(f"{path}: transform {name!r} is all NaN")
     values = values.copy()
     values[nan] = 0.0 if policy == "zero" else values[~nan].mean()
     return values

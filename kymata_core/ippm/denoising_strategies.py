@@ -6,9 +6,9 @@ Every latency parameter is in seconds; latency is never rescaled. See ``docs/ipp
 
 from __future__ import annotations
 
-import math
+import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +18,7 @@ from kymata_core.entities.expression import (
     ExpressionSet,
     HexelExpressionSet,
     SensorExpressionSet,
-    get_n_channels,
+    get_n_comparisons,
     group_points_by_transform,
 )
 from kymata_core.ippm.cluster import (
@@ -29,20 +29,15 @@ from kymata_core.ippm.cluster import (
     MeanShiftClusterer,
     latency_step,
 )
-from kymata_core.math.probability import p_threshold_for_sigmas, sidak_correct
+from kymata_core.ippm.registry import DENOISER_CLASSES
+from kymata_core.math.probability import p_threshold_for_sigmas, sidak_logp_threshold
 
 DEFAULT_N_SIGMA = 5.0
 
 
 def logp_threshold_for_n_sigma(n_sigma: float, n_comparisons: int) -> float:
     """log10 of the Šidák-corrected one-tailed p-value at ``n_sigma`` over ``n_comparisons`` tests."""
-    corrected = sidak_correct(p_threshold_for_sigmas(n_sigma), max(int(n_comparisons), 1))
-    return float(np.log10(corrected)) if corrected > 0 else -math.inf
-
-
-def n_comparisons(es: ExpressionSet) -> int:
-    """transforms × latencies × channels (summed over all blocks)."""
-    return len(es.transforms) * len(es.latencies) * get_n_channels(es)
+    return sidak_logp_threshold(p_threshold_for_sigmas(n_sigma), n_comparisons)
 
 
 def canonical_order(points: Sequence[ExpressionPoint], transforms: Sequence[str]) -> list[ExpressionPoint]:
@@ -114,7 +109,7 @@ class DenoisingStrategy:
         if self._logp_threshold is not None:
             return self._logp_threshold
         n_sigma = DEFAULT_N_SIGMA if self._explicit_n_sigma is None else self._explicit_n_sigma
-        return logp_threshold_for_n_sigma(n_sigma, n_comparisons(es))
+        return logp_threshold_for_n_sigma(n_sigma, get_n_comparisons(es))
 
     def _threshold_for_points(self) -> float | None:
         if self._explicit_n_sigma is not None:
@@ -217,156 +212,83 @@ class DenoisingStrategy:
         return np.column_stack([latency, second])
 
 
-class MaxPoolingStrategy(DenoisingStrategy):
+class ClusteringStrategy(DenoisingStrategy):
+    """A strategy built from one clusterer: its parameters are the clusterer's, then the common options.
+
+    A subclass names its clusterer, ``class S(ClusteringStrategy, clusterer=SomeClusterer)``, and its
+    constructor takes the clusterer's parameters (same order and defaults, positional or keyword),
+    followed by the keyword-only options of :class:`DenoisingStrategy`. The signature is built from the
+    clusterer's (``inspect.signature(S)`` shows it), so each parameter and default is written once, in
+    :mod:`kymata_core.ippm.cluster`. A clusterer parameter that is also a common option (GMM's
+    ``random_state``) is not repeated: the clusterer gets the strategy's value.
+    """
+
+    clusterer_class: ClassVar[type]
+
+    def __init_subclass__(cls, clusterer: type | None = None, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if clusterer is not None:  # else a subclass of a strategy: it keeps its parent's clusterer
+            cls.clusterer_class = clusterer
+            cls.__signature__ = _strategy_signature(clusterer)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        try:
+            bound = type(self).__signature__.bind(*args, **kwargs)
+        except TypeError as e:
+            names = list(type(self).__signature__.parameters)
+            raise TypeError(f"{type(self).__name__}: {e} (its parameters: {names})") from None
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        options = {name: params.pop(name) for name in _COMMON_OPTIONS}
+        clusterer_params = inspect.signature(self.clusterer_class).parameters
+        params.update({name: options[name] for name in _COMMON_OPTIONS if name in clusterer_params})
+        super().__init__(self.clusterer_class(**params), **options)
+
+
+# The options every strategy takes (DenoisingStrategy's parameters after the clusterer), with their defaults.
+_COMMON_OPTIONS: dict[str, inspect.Parameter] = dict(list(inspect.signature(DenoisingStrategy).parameters.items())[1:])
+
+
+def _strategy_signature(clusterer: type) -> inspect.Signature:
+    """The clusterer's parameters (less any common option), then the common options, keyword-only."""
+    own = [p for name, p in inspect.signature(clusterer).parameters.items() if name not in _COMMON_OPTIONS]
+    common = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in _COMMON_OPTIONS.values()]
+    return inspect.Signature([*own, *common])
+
+
+class MaxPoolingStrategy(ClusteringStrategy, clusterer=MaxPoolClusterer):
     """Fixed latency bins (seconds); bins with fewer than ``bin_significance_threshold`` points are noise."""
 
-    def __init__(
-        self,
-        bin_size: float = 0.025,
-        bin_significance_threshold: int = 2,
-        *,
-        exclude_points_above_n_sigma: float | None = None,
-        exclude_logp_vals_above: float | None = None,
-        should_normalise: bool = False,
-        should_cluster_only_latency: bool = True,
-        should_max_pool: bool = False,
-        should_shuffle: bool = False,
-        random_state: int | None = 0,
-    ):
-        super().__init__(
-            MaxPoolClusterer(bin_size=bin_size, bin_significance_threshold=bin_significance_threshold),
-            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
-            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
-        )  # fmt: skip
 
-
-class AdaptiveMaxPoolingStrategy(DenoisingStrategy):
+class AdaptiveMaxPoolingStrategy(ClusteringStrategy, clusterer=AdaptiveMaxPoolClusterer):
     """Runs of significant points with gaps of at most ``base_bin_size`` seconds form a cluster."""
 
-    def __init__(
-        self,
-        base_bin_size: float = 0.025,
-        bin_significance_threshold: int = 2,
-        *,
-        exclude_points_above_n_sigma: float | None = None,
-        exclude_logp_vals_above: float | None = None,
-        should_normalise: bool = False,
-        should_cluster_only_latency: bool = True,
-        should_max_pool: bool = False,
-        should_shuffle: bool = False,
-        random_state: int | None = 0,
-    ):
-        super().__init__(
-            AdaptiveMaxPoolClusterer(base_bin_size=base_bin_size, bin_significance_threshold=bin_significance_threshold),
-            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
-            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
-        )  # fmt: skip
 
-
-class DBSCANStrategy(DenoisingStrategy):
+class DBSCANStrategy(ClusteringStrategy, clusterer=DBSCANClusterer):
     """:class:`sklearn.cluster.DBSCAN` on latency (seconds)."""
 
-    def __init__(
-        self,
-        eps: float = 0.02,
-        min_samples: int = 2,
-        metric: str = "euclidean",
-        metric_params: dict | None = None,
-        algorithm: str = "auto",
-        leaf_size: int = 30,
-        n_jobs: int | None = None,
-        *,
-        exclude_points_above_n_sigma: float | None = None,
-        exclude_logp_vals_above: float | None = None,
-        should_normalise: bool = False,
-        should_cluster_only_latency: bool = True,
-        should_max_pool: bool = False,
-        should_shuffle: bool = False,
-        random_state: int | None = 0,
-    ):
-        super().__init__(
-            DBSCANClusterer(eps=eps, min_samples=min_samples, metric=metric, metric_params=metric_params,
-                            algorithm=algorithm, leaf_size=leaf_size, n_jobs=n_jobs),
-            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
-            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
-        )  # fmt: skip
 
-
-class GMMStrategy(DenoisingStrategy):
+class GMMStrategy(ClusteringStrategy, clusterer=GMMClusterer):
     """Gaussian mixtures with 1 … ``number_of_clusters_upper_bound`` components, chosen by BIC (or AIC).
 
     ``reg_covar`` (s²) floors the variances. The default None ties the floor to the latency step Δ
     of what is denoised: ``max(Δ, 1 ms)²``, with Δ the step of the ExpressionSet's latencies, or
     for a list of points the smallest gap between their latencies (see
     :func:`~kymata_core.ippm.cluster.default_reg_covar`). So a peak spread over a few grid
-    latencies stays one cluster on any grid. A given ``reg_covar`` is used as is.
+    latencies stays one cluster on any grid. A given ``reg_covar`` is used as is. ``random_state``
+    seeds the shuffle and every mixture fit.
     """
-
-    def __init__(
-        self,
-        number_of_clusters_upper_bound: int = 5,
-        covariance_type: str = "full",
-        max_iter: int = 1000,
-        n_init: int = 5,
-        init_params: str = "kmeans",
-        should_evaluate_using_aic: bool = False,
-        reg_covar: float | None = None,
-        *,
-        exclude_points_above_n_sigma: float | None = None,
-        exclude_logp_vals_above: float | None = None,
-        should_normalise: bool = False,
-        should_cluster_only_latency: bool = True,
-        should_max_pool: bool = False,
-        should_shuffle: bool = False,
-        random_state: int | None = 0,
-    ):
-        super().__init__(
-            GMMClusterer(number_of_clusters_upper_bound=number_of_clusters_upper_bound,
-                         covariance_type=covariance_type, max_iter=max_iter, n_init=n_init,
-                         init_params=init_params, random_state=random_state,
-                         should_evaluate_using_aic=should_evaluate_using_aic, reg_covar=reg_covar),
-            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
-            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
-        )  # fmt: skip
 
     def _cluster(self, features: NDArray[np.float64], step: float | None) -> NDArray[np.int64]:
         return self._clusterer.fit_predict(features, latency_step=step)
 
 
-class MeanShiftStrategy(DenoisingStrategy):
+class MeanShiftStrategy(ClusteringStrategy, clusterer=MeanShiftClusterer):
     """:class:`sklearn.cluster.MeanShift` on latency with ``bandwidth`` in seconds; orphans are noise."""
 
-    def __init__(
-        self,
-        bandwidth: float = 0.025,
-        seeds: NDArray | None = None,
-        min_bin_freq: int = 1,
-        cluster_all: bool = False,
-        n_jobs: int | None = None,
-        *,
-        exclude_points_above_n_sigma: float | None = None,
-        exclude_logp_vals_above: float | None = None,
-        should_normalise: bool = False,
-        should_cluster_only_latency: bool = True,
-        should_max_pool: bool = False,
-        should_shuffle: bool = False,
-        random_state: int | None = 0,
-    ):
-        super().__init__(
-            MeanShiftClusterer(bandwidth=bandwidth, seeds=seeds, min_bin_freq=min_bin_freq,
-                               cluster_all=cluster_all, n_jobs=n_jobs),
-            exclude_points_above_n_sigma, exclude_logp_vals_above, should_normalise,
-            should_cluster_only_latency, should_max_pool, should_shuffle, random_state,
-        )  # fmt: skip
 
-
-DENOISERS: dict[str, type[DenoisingStrategy]] = {
-    "maxpool": MaxPoolingStrategy,
-    "adaptive_maxpool": AdaptiveMaxPoolingStrategy,
-    "dbscan": DBSCANStrategy,
-    "gmm": GMMStrategy,
-    "mean_shift": MeanShiftStrategy,
-}
+DENOISERS: dict[str, type[DenoisingStrategy]] = {name: globals()[cls] for name, cls in DENOISER_CLASSES.items()}
+"""Denoiser name → strategy class, from the registry (:mod:`kymata_core.ippm.registry`)."""
 
 
 def make_denoiser(name: str, **kwargs: Any) -> DenoisingStrategy:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy as _copy
-import json
 import logging
 import math
 import os
@@ -16,13 +15,14 @@ import networkx as nx
 import numpy as np
 
 from kymata_core.entities.expression import ExpressionPoint
+from kymata_core.entities.hemispheres import BLOCK_MERGED, BLOCK_SCALP, HEMISPHERE_BLOCKS, IPPM_BLOCKS
+from kymata_core.io.json import parse_graph, read_json_file
 from kymata_core.ippm.hierarchy import CandidateTransformList, TransformHierarchy
 
 logger = logging.getLogger(__name__)
 
-HEXEL_BLOCKS = ("left", "right", "merged")
-SCALP_BLOCK = "scalp"
-_BLOCK_ORDER = (*HEXEL_BLOCKS, SCALP_BLOCK)
+HEXEL_BLOCKS = (*HEMISPHERE_BLOCKS, BLOCK_MERGED)
+SCALP_BLOCK = BLOCK_SCALP
 
 
 class IPPMConnectionStyle(StrEnum):
@@ -64,7 +64,7 @@ def _base_id(block: str, is_input: bool, channel: Any) -> str:
         return f"{block}_i{channel}" if is_input else f"{block}_h{channel}"
     if block == SCALP_BLOCK:
         return f"i{channel}" if is_input else f"s{channel}"
-    raise NotImplementedError(f"Unknown block {block!r}; expected one of {list(_BLOCK_ORDER)}")
+    raise NotImplementedError(f"Unknown block {block!r}; expected one of {list(IPPM_BLOCKS)}")
 
 
 class IPPMGraph:
@@ -362,39 +362,15 @@ class IPPMGraph:
         sources of edges into it (a transform with no incoming edge in the file becomes an
         input). Node KIDs are restored per node and edge KIDs per target transform.
         """
-        d = json.loads(data) if isinstance(data, str) else data
-        try:
-            nodes, edges = list(d["nodes"]), list(d["edges"])
-        except (KeyError, TypeError) as e:
-            raise ValueError("IPPM JSON must be an object with 'nodes' and 'edges' lists") from e
-        by_id = {n["node_id"]: n for n in nodes}
+        parsed = parse_graph(data, infer_hierarchy=candidate_transform_list is None)
         if candidate_transform_list is None:
-            hierarchy: dict[str, set[str]] = {n["transform"]: set() for n in nodes}
-            for e in edges:
-                s, t = by_id[e["source"]], by_id[e["target"]]
-                if s["transform"] != t["transform"]:
-                    hierarchy[t["transform"]].add(s["transform"])
-            candidate_transform_list = {t: sorted(ps) for t, ps in hierarchy.items()}
-        blocks = sorted(
-            {n["hemisphere"] for n in nodes},
-            key=lambda b: (_BLOCK_ORDER.index(b) if b in _BLOCK_ORDER else 99, b),
-        )
-        points_by_block: dict[str, list[ExpressionPoint]] = {b: [] for b in blocks}
-        for n in nodes:
-            if n["is_input_node"]:
-                continue
-            logp = -math.inf if n["logp_value"] is None else float(n["logp_value"])
-            points_by_block[n["hemisphere"]].append(
-                ExpressionPoint(n["channel"], float(n["latency"]), n["transform"], logp)
-            )
-        graph = cls(candidate_transform_list, points_by_block)
-        kid_by_id = {n["node_id"]: n.get("KID") for n in nodes if n.get("KID") not in (None, "unassigned")}
+            candidate_transform_list = parsed.hierarchy
+        graph = cls(candidate_transform_list, parsed.points_by_block)
         graph._nodes = [
-            replace(n, KID=kid_by_id[n.node_id]) if n.node_id in kid_by_id else n for n in graph._nodes
+            replace(n, KID=parsed.node_kids[n.node_id]) if n.node_id in parsed.node_kids else n
+            for n in graph._nodes
         ]
-        for e in edges:
-            if e.get("KID") not in (None, "unassigned"):
-                graph._edge_kids[by_id[e["target"]]["transform"]] = e["KID"]
+        graph._edge_kids.update(parsed.edge_kids)
         return graph
 
 
@@ -404,13 +380,9 @@ def load_ippm_json(
 ) -> IPPMGraph:
     """Read an IPPM JSON file (as written by ``kymata-core ippm``) into an :class:`IPPMGraph`.
 
-    See :meth:`IPPMGraph.from_json`.
+    See :meth:`IPPMGraph.from_json`; the file is read by :func:`kymata_core.io.json.read_json_file`.
     """
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: not valid JSON ({e})") from e
+    data = read_json_file(path)
     try:
         return IPPMGraph.from_json(data, candidate_transform_list)
     except ValueError as e:

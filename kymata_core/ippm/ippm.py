@@ -12,13 +12,13 @@ from kymata_core.entities.expression import (
     HexelExpressionSet,
     SensorExpressionSet,
 )
+from kymata_core.entities.hemispheres import BLOCK_LEFT, BLOCK_MERGED, BLOCK_RIGHT, BLOCK_SCALP
 from kymata_core.io import atlas
 from kymata_core.io.json import dumps_strict, serialise_graph
 from kymata_core.ippm.denoising_strategies import canonical_order, make_denoiser
 from kymata_core.ippm.graph import IPPMGraph
 from kymata_core.ippm.hierarchy import CandidateTransformList, TransformHierarchy
-
-_default_denoiser = "maxpool"
+from kymata_core.ippm.registry import DEFAULT_DENOISER
 
 
 class IPPM:
@@ -32,8 +32,8 @@ class IPPM:
     candidate_transform_list : CandidateTransformList or dict
         The hypothesised hierarchy (transform → parents).
     denoiser : str or None
-        ``"maxpool"`` (default), ``"adaptive_maxpool"``, ``"dbscan"``, ``"gmm"``, ``"mean_shift"``
-        (case-insensitive), or None to keep every best point with log10 p < 0.
+        A name of :data:`kymata_core.ippm.registry.DENOISER_NAMES` (case-insensitive; default
+        ``"maxpool"``), or None to keep every best point with log10 p < 0.
     merge_before_denoising : bool
         For hexel sets, pool both hemispheres into one ``merged`` block.
     **kwargs
@@ -53,7 +53,7 @@ class IPPM:
         self,
         expression_set: ExpressionSet | list[ExpressionPoint],
         candidate_transform_list: CandidateTransformList | TransformHierarchy,
-        denoiser: str | None = _default_denoiser,
+        denoiser: str | None = DEFAULT_DENOISER,
         merge_before_denoising: bool = False,
         **kwargs: Any,
     ):
@@ -80,29 +80,32 @@ class IPPM:
             es = expression_set[wanted] if wanted else None
             if es is None:  # the hierarchy's only transforms are inputs absent from the set
                 hexel = isinstance(expression_set, HexelExpressionSet)
-                blocks = (["merged"] if merge_before_denoising else ["left", "right"]) if hexel else ["scalp"]
+                if not hexel:
+                    blocks = [BLOCK_SCALP]
+                else:
+                    blocks = [BLOCK_MERGED] if merge_before_denoising else [BLOCK_LEFT, BLOCK_RIGHT]
                 points_by_block = {b: [] for b in blocks}
             elif strategy is not None:
                 if isinstance(es, HexelExpressionSet) and merge_before_denoising:
-                    points_by_block = {"merged": strategy.merge_and_denoise(es)}
+                    points_by_block = {BLOCK_MERGED: strategy.merge_and_denoise(es)}
                 elif isinstance(es, HexelExpressionSet):
                     left, right = strategy.denoise(es)
-                    points_by_block = {"left": left, "right": right}
+                    points_by_block = {BLOCK_LEFT: left, BLOCK_RIGHT: right}
                 else:
-                    points_by_block = {"scalp": strategy.denoise(es)}
+                    points_by_block = {BLOCK_SCALP: strategy.denoise(es)}
             else:
                 best = es.best_transforms()
                 blocks = best if isinstance(es, HexelExpressionSet) else (best,)
                 points = [canonical_order(b, es.transforms) for b in blocks]
                 if isinstance(es, HexelExpressionSet) and merge_before_denoising:
-                    points_by_block = {"merged": canonical_order([*points[0], *points[1]], es.transforms)}
+                    points_by_block = {BLOCK_MERGED: canonical_order([*points[0], *points[1]], es.transforms)}
                 elif isinstance(es, HexelExpressionSet):
-                    points_by_block = {"left": points[0], "right": points[1]}
+                    points_by_block = {BLOCK_LEFT: points[0], BLOCK_RIGHT: points[1]}
                 else:
-                    points_by_block = {"scalp": points[0]}
+                    points_by_block = {BLOCK_SCALP: points[0]}
         elif isinstance(expression_set, list) and all(isinstance(p, ExpressionPoint) for p in expression_set):
             points = [p for p in expression_set if p.transform in ctl.transforms]
-            points_by_block = {"scalp": points if strategy is None else strategy.denoise_points(points)}
+            points_by_block = {BLOCK_SCALP: points if strategy is None else strategy.denoise_points(points)}
         else:
             raise TypeError(
                 f"expression_set must be an ExpressionSet or a list of ExpressionPoints. Was {type(expression_set)}"

@@ -99,6 +99,30 @@ def sidak_correct(alpha_p: float, n_comparisons: int) -> float:
     return float(-np.expm1(np.log1p(-alpha_p) / n_comparisons))
 
 
+def sidak_logp_threshold(alpha_p: float, n_comparisons: int) -> float:
+    """The significance threshold on log10 p-values: log10 of :func:`sidak_correct`.
+
+    The one threshold of the summaries, the expression plot and the IPPM denoisers: a point is
+    significant when its log10 p is below it (the expression plot also colours a point that equals
+    it). They count comparisons with :func:`kymata_core.entities.expression.get_n_comparisons`.
+
+    Parameters
+    ----------
+    alpha_p : float
+        The family-wise significance level, a p-value threshold in [0, 1] (e.g.
+        ``p_threshold_for_sigmas(5)``).
+    n_comparisons : int
+        The number of comparisons corrected for; fewer than 1 (a set without channels) count as 1.
+
+    Returns
+    -------
+    float
+        log10 of the per-comparison threshold; -inf when that threshold is 0.
+    """
+    corrected = sidak_correct(alpha_p, max(int(n_comparisons), 1))
+    return float(np.log10(corrected)) if corrected > 0 else -np.inf
+
+
 def _check_correction_args(alpha_p: float, n_comparisons: int) -> None:
     if not 0.0 <= alpha_p <= 1.0:
         raise ValueError(f"alpha_p must be a probability in [0, 1], got {alpha_p}")

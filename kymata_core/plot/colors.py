@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 from matplotlib import colors as mcolors
 
+from kymata_core.errors import UsageError
+
 # A fixed qualitative palette: matplotlib's "tab20" reordered so the ten strong colours come first,
 # with its greys removed (grey is reserved for insignificant points).
 _TAB20 = [mcolors.to_hex(c) for c in matplotlib.colormaps["tab20"].colors]
@@ -73,7 +75,7 @@ def resolve_transform_colors(
         return result
     colors = list(color)
     if not colors:
-        raise ValueError("color: an empty list of colours was given")
+        raise UsageError("color: an empty list of colours was given")
     for i, c in enumerate(colors):
         _check_color(c, f"color[{i}]")
     for i, t in enumerate(shown):
@@ -83,4 +85,4 @@ def resolve_transform_colors(
 
 def _check_color(value, where: str) -> None:
     if not isinstance(value, str) or not mcolors.is_color_like(value):
-        raise ValueError(f"{where}: {value!r} is not a matplotlib colour (expected e.g. '#1f77b4' or 'red')")
+        raise UsageError(f"{where}: {value!r} is not a matplotlib colour (expected e.g. '#1f77b4' or 'red')")

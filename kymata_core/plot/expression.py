@@ -21,15 +21,17 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from scipy import special
 
-from kymata_core.entities.datatypes import BLOCK_LEFT, BLOCK_RIGHT, BLOCK_SCALP
 from kymata_core.entities.expression import (
     ExpressionSet,
     HexelExpressionSet,
     SensorExpressionSet,
-    get_n_channels,
+    get_n_comparisons,
 )
+from kymata_core.entities.hemispheres import BLOCK_SCALP, HEMISPHERE_BLOCKS, SIDE_LEFT, SIDE_RIGHT
+from kymata_core.errors import UsageError
+from kymata_core.io.atomic import check_overwrite
 from kymata_core.io.layouts import SensorLayout, get_layout_positions, layout_sides
-from kymata_core.math.probability import p_threshold_for_sigmas, sidak_correct
+from kymata_core.math.probability import p_threshold_for_sigmas, sidak_logp_threshold
 from kymata_core.plot.colors import INSIGNIFICANT_COLOR, resolve_transform_colors
 from kymata_core.plot.points import BestPoints, best_points
 from kymata_core.plot.save import save_figure
@@ -169,26 +171,25 @@ def expression_plot(
     # --- validate everything before drawing ---------------------------------------------------
     if save_to is not None:
         save_to = Path(save_to)
-        if save_to.exists() and not overwrite:
-            raise FileExistsError(f"{save_to} already exists (pass overwrite=True to replace it)")
+        check_overwrite(save_to, overwrite)
     shown = _resolve_show_only(expression_set, show_only)
     colors = resolve_transform_colors(color, expression_set.transforms, shown)
     if legend_display:
         colors = _group_colors(colors, expression_set.transforms, legend_display, color)
     if show_only_sensors is not None:
         if not isinstance(expression_set, SensorExpressionSet):
-            raise ValueError(
+            raise UsageError(
                 f"show_only_sensors={show_only_sensors!r} needs a SensorExpressionSet, "
                 f"got a {type(expression_set).__name__}"
             )
         if show_only_sensors not in ("meg", "eeg"):
-            raise ValueError(f"show_only_sensors must be 'meg', 'eeg' or None, got {show_only_sensors!r}")
+            raise UsageError(f"show_only_sensors must be 'meg', 'eeg' or None, got {show_only_sensors!r}")
     if ylim is not None and not ylim < 0:
-        raise ValueError(f"ylim is log10 of the smallest p-value shown and must be negative, got {ylim}")
+        raise UsageError(f"ylim is log10 of the smallest p-value shown and must be negative, got {ylim}")
     if minimap is not None and minimap not in _MINIMAP_CHOICES:
-        raise ValueError(f"minimap must be one of {_MINIMAP_CHOICES} or None, got {minimap!r}")
+        raise UsageError(f"minimap must be one of {_MINIMAP_CHOICES} or None, got {minimap!r}")
     if plot_top_n is not None and plot_top_n < 1:
-        raise ValueError(f"plot_top_n must be a positive integer, got {plot_top_n}")
+        raise UsageError(f"plot_top_n must be a positive integer, got {plot_top_n}")
     _check_xlims(xlims)
     minimap_kwargs = dict(minimap_kwargs or {})
     minimap_plan = None
@@ -201,9 +202,7 @@ def expression_plot(
     sensor_filter = _sensor_filter(show_only_sensors, getattr(expression_set, "sensor_layout", None))
     axes_points, axis_names = _points_by_axis(expression_set, shown, paired_axes, sensor_filter)
     # As the reference: every channel of the set (before show_only_sensors), every latency, the shown transforms.
-    n_channels = get_n_channels(expression_set)
-    n_comparisons = max(1, n_channels * len(expression_set.latencies) * len(shown))
-    alpha_logp = float(np.log10(sidak_correct(alpha, n_comparisons)))
+    alpha_logp = sidak_logp_threshold(alpha, get_n_comparisons(expression_set, shown))
     if plot_top_n is not None:
         axes_points = [_top_n(p, plot_top_n) for p in axes_points]
     xlims_ms = _resolve_xlims(xlims, axes_points)
@@ -298,11 +297,11 @@ def _resolve_show_only(es: ExpressionSet, show_only: str | Sequence[str] | None)
     names = [show_only] if isinstance(show_only, str) else list(show_only)
     unknown = [t for t in names if t not in es.transforms]
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"show_only: transform(s) {unknown} not in the ExpressionSet (it has {es.transforms})"
         )
     if not names:
-        raise ValueError("show_only: an empty list of transforms was given")
+        raise UsageError("show_only: an empty list of transforms was given")
     return list(dict.fromkeys(names))
 
 
@@ -312,7 +311,7 @@ def _check_xlims(xlims: tuple[float | None, float | None] | None) -> None:
         return
     lo, hi = xlims
     if lo is not None and hi is not None and not float(lo) < float(hi):
-        raise ValueError(f"xlims must be increasing (ms), got {(lo, hi)}")
+        raise UsageError(f"xlims must be increasing (ms), got {(lo, hi)}")
 
 
 def _resolve_xlims(
@@ -325,7 +324,7 @@ def _resolve_xlims(
     lo = lo if lo_given is None else float(lo_given)
     hi = hi if hi_given is None else float(hi_given)
     if not lo < hi:
-        raise ValueError(f"xlims {(lo, hi)} ms are not increasing once the default fills the None entry")
+        raise UsageError(f"xlims {(lo, hi)} ms are not increasing once the default fills the None entry")
     hidden = int(np.count_nonzero((latencies_ms < lo) | (latencies_ms > hi)))
     if hidden:
         warnings.warn(
@@ -375,7 +374,7 @@ def _points_by_axis(
 ) -> tuple[list[BestPoints], list[str]]:
     """The points of each axis (top first) and the axes' names."""
     if isinstance(es, HexelExpressionSet):
-        left, right = (best_points(es, b, shown) for b in (BLOCK_LEFT, BLOCK_RIGHT))
+        left, right = (best_points(es, b, shown) for b in HEMISPHERE_BLOCKS)
         if paired_axes:
             return [left, right], ["left hemisphere", "right hemisphere"]
         return [BestPoints.concat([left, right])], [""]
@@ -395,9 +394,9 @@ def _points_by_axis(
                 UserWarning,
                 stacklevel=3,
             )
-        middle = points.select((sides != "left") & (sides != "right")).with_hollow(True)
-        top = BestPoints.concat([points.select(sides == "left"), middle])
-        bottom = BestPoints.concat([points.select(sides == "right"), middle])
+        middle = points.select((sides != SIDE_LEFT) & (sides != SIDE_RIGHT)).with_hollow(True)
+        top = BestPoints.concat([points.select(sides == SIDE_LEFT), middle])
+        bottom = BestPoints.concat([points.select(sides == SIDE_RIGHT), middle])
         return [top, bottom], ["left sensors", "right sensors"]
     raise TypeError(
         f"expression_plot needs a HexelExpressionSet or SensorExpressionSet, got {type(es).__name__}"

@@ -23,12 +23,14 @@ from matplotlib.transforms import Bbox, Transform
 from scipy.interpolate import BSpline
 
 from kymata_core.entities.expression import ExpressionSet
+from kymata_core.entities.hemispheres import BLOCK_LEFT, BLOCK_MERGED, BLOCK_RIGHT, BLOCK_SCALP
+from kymata_core.errors import UsageError
 from kymata_core.ippm.graph import IPPMConnectionStyle, IPPMGraph, IPPMNode, load_ippm_json
 from kymata_core.plot.colors import INPUT_COLOR, default_transform_colors
 
 _Y_STYLES = ("centered", "progressive")
 _NODE_AREA = 150.0
-_HEMISPHERE_TEST_COLORS = {"left": "#d62728", "right": "#2ca02c", "scalp": "#1f77b4", "merged": "#9467bd"}
+_HEMISPHERE_TEST_COLORS = {BLOCK_LEFT: "#d62728", BLOCK_RIGHT: "#2ca02c", BLOCK_SCALP: "#1f77b4", BLOCK_MERGED: "#9467bd"}
 _LABEL_GAP_PT = 2.0  # between a node's hexagon and its label
 _LABEL_CLEARANCE_PT = 1.5  # kept free around lines, nodes and other text
 _LABEL_MASK = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9}
@@ -137,7 +139,7 @@ def plot_ippm(
         A non-input transform without a colour.
     """
     if y_ordinate_style not in _Y_STYLES:
-        raise ValueError(f"y_ordinate_style must be one of {_Y_STYLES}, got {y_ordinate_style!r}")
+        raise UsageError(f"y_ordinate_style must be one of {_Y_STYLES}, got {y_ordinate_style!r}")
     style = IPPMConnectionStyle(connection_style)
     if style == IPPMConnectionStyle.full:
         raise NotImplementedError(
@@ -177,8 +179,8 @@ def plot_ippm(
     _draw_terminal_lines(ax, graph, nodes, y_of, node_colors, linewidth)
     sizes = _node_sizes(nodes, scale_nodes)
     _draw_nodes(ax, nodes, y_of, sizes, node_colors)
-    if {"left", "right"} <= set(hemispheres):
-        _draw_midline(ax, (bands["right"][1] + bands["left"][0]) / 2, s)
+    if {BLOCK_LEFT, BLOCK_RIGHT} <= set(hemispheres):
+        _draw_midline(ax, (bands[BLOCK_RIGHT][1] + bands[BLOCK_LEFT][0]) / 2, s)
 
     y_min = min(lo for lo, _ in bands.values())
     y_max = max(hi for _, hi in bands.values())

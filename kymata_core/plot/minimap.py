@@ -17,24 +17,26 @@ import numpy as np
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Circle, Polygon
 
-from kymata_core.entities.datatypes import BLOCK_LEFT, BLOCK_RIGHT, BLOCK_SCALP
 from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, SensorExpressionSet
+from kymata_core.entities.hemispheres import BLOCK_SCALP, HEMISPHERE_BLOCKS, hemi_of_block
 from kymata_core.plot.colors import INSIGNIFICANT_COLOR
-from kymata_core.plot.points import best_points
 
-# camera (elevation, azimuth) per hemisphere for each view name
+# camera (elevation, azimuth) per hemisphere block for each view name: (left, right)
 _VIEWS: dict[str, dict[str, tuple[float, float]]] = {
-    "lateral": {"left": (0, 180), "right": (0, 0)},
-    "medial": {"left": (0, 0), "right": (0, 180)},
-    "rostral": {"left": (0, 90), "right": (0, 90)},
-    "frontal": {"left": (20, 120), "right": (20, 60)},
-    "caudal": {"left": (0, -90), "right": (0, -90)},
-    "coronal": {"left": (0, -90), "right": (0, -90)},
-    "parietal": {"left": (20, -120), "right": (20, -60)},
-    "dorsal": {"left": (90, -90), "right": (90, -90)},
-    "axial": {"left": (90, -90), "right": (90, -90)},
-    "ventral": {"left": (-90, -90), "right": (-90, -90)},
-    "sagittal": {"left": (0, 0), "right": (0, 0)},
+    view: dict(zip(HEMISPHERE_BLOCKS, cameras, strict=True))
+    for view, cameras in {
+        "lateral": ((0, 180), (0, 0)),
+        "medial": ((0, 0), (0, 180)),
+        "rostral": ((0, 90), (0, 90)),
+        "frontal": ((20, 120), (20, 60)),
+        "caudal": ((0, -90), (0, -90)),
+        "coronal": ((0, -90), (0, -90)),
+        "parietal": ((20, -120), (20, -60)),
+        "dorsal": ((90, -90), (90, -90)),
+        "axial": ((90, -90), (90, -90)),
+        "ventral": ((-90, -90), (-90, -90)),
+        "sagittal": ((0, 0), (0, 0)),
+    }.items()
 }
 
 
@@ -100,8 +102,8 @@ def locate_fsaverage_surfaces(
     if where is None:
         raise FileNotFoundError(f"No FreeSurfer subjects directory given (SUBJECTS_DIR is not set). {how}")
     paths = {
-        hemi: Path(where) / "fsaverage" / "surf" / f"{prefix}.{surface}"
-        for hemi, prefix in ((BLOCK_LEFT, "lh"), (BLOCK_RIGHT, "rh"))
+        block: Path(where) / "fsaverage" / "surf" / f"{hemi_of_block(block)}.{surface}"
+        for block in HEMISPHERE_BLOCKS
     }
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
@@ -136,7 +138,7 @@ class _SensorMinimap:
         ]
         ax.add_patch(Polygon(nose, closed=False, fill=False, color="#666666", linewidth=1))
         ax.scatter(xy[:, 0], xy[:, 1], s=4, color=INSIGNIFICANT_COLOR, linewidths=0, gid="minimap-sensors")
-        found = best_points(es, BLOCK_SCALP, shown, latency_range)
+        found = es.best_points(BLOCK_SCALP, shown, latency_range)
         significant = found.logps <= alpha_logp
         best = dict(
             zip(found.channels[significant].tolist(), found.transforms[significant].tolist(), strict=True)
@@ -160,8 +162,8 @@ class _SurfaceMinimap:
         from scipy.spatial import cKDTree
 
         axes = []
-        for row, hemi in enumerate((BLOCK_LEFT, BLOCK_RIGHT)):
-            found = best_points(es, hemi, shown, latency_range)
+        for row, hemi in enumerate(HEMISPHERE_BLOCKS):
+            found = es.best_points(hemi, shown, latency_range)
             ax = fig.add_subplot(2, 1, row + 1, projection="3d")
             axes.append(ax)
             ax.set_axis_off()

@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from kymata_core.errors import UsageError
 from kymata_core.io.atomic import atomic_write
 
 SUPPORTED_FORMATS = ("png", "svg", "pdf")
@@ -17,12 +18,12 @@ def figure_format(path: str | Path) -> str:
 
     Raises
     ------
-    ValueError
-        For any other suffix.
+    UsageError
+        For any other suffix (a :class:`ValueError`).
     """
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in SUPPORTED_FORMATS:
-        raise ValueError(f"{path}: unsupported figure format {suffix!r}; use one of .png, .svg, .pdf")
+        raise UsageError(f"{path}: unsupported figure format {suffix!r}; use one of .png, .svg, .pdf")
     return suffix
 
 

@@ -14,6 +14,7 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import min_version, validate
 
 from kymata_core.config_schema import check_config
+from kymata_core.ippm.registry import DENOISER_NAMES
 from kymata_core.study import GROUP, HEMIS_OF_SPACE, NAME_PATTERN, SPACE_OF_HEMI, Study
 
 min_version("9.0")
@@ -67,7 +68,7 @@ wildcard_constraints:
     transform=NAME_PATTERN,
     hemi="scalp|lh|rh",
     space="sensor|source",
-    denoiser="maxpool|adaptive_maxpool|dbscan|gmm|mean_shift",
+    denoiser="|".join(DENOISER_NAMES),
     fmt="png|svg|pdf",
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kymata_core.entities.hemispheres import HEMIS_OF_SPACE, SPACE_OF_HEMI  # noqa: F401 (the workflow's names)
 from kymata_core.errors import KymataError
 
 GROUP = "group"

@@ -50,6 +50,7 @@ from kymata_core.gridsearch.memory import (
 )
 from kymata_core.gridsearch.progress import ChunkProgress
 from kymata_core.gridsearch.stats import welch_log10_p
+from kymata_core.io.atomic import check_overwrite
 from kymata_core.math.combinatorics import generate_derangements, is_derangement
 
 __all__ = [
@@ -200,12 +201,17 @@ def _check_emeg_finite(emeg: NDArray, plan: GridsearchPlan, names: list) -> None
     step = max(1, _NAN_SCAN_BYTES // row_bytes)
     for c0 in range(0, plan.n_channels, step):
         block = emeg[c0 : c0 + step, : plan.n_reps, plan.t_lo : plan.t_hi]
-        if not np.isfinite(block).all():
-            c, rep, t = np.argwhere(~np.isfinite(block))[0]
-            raise ValueError(
-                f"EMEG has non-finite values, first at channel {c0 + c} ({names[c0 + c]!r}), repetition {rep}, "
-                f"sample {plan.t_lo + t}"
-            )
+        _refuse_non_finite(block, c0, plan.t_lo, names)
+
+
+def _refuse_non_finite(block: NDArray, c0: int, t_lo: int, names: list) -> None:
+    """ValueError naming the first non-finite value of ``block`` (EMEG rows from channel ``c0``, samples from ``t_lo``)."""
+    if not np.isfinite(block).all():
+        c, rep, t = np.argwhere(~np.isfinite(block))[0]
+        raise ValueError(
+            f"EMEG has non-finite values, first at channel {c0 + c} ({names[c0 + c]!r}), repetition {rep}, "
+            f"sample {t_lo + t}"
+        )
 
 
 def _twice_fisher_z(corr: NDArray[np.float32], sigma: NDArray[np.float32], out: NDArray, tmp: NDArray) -> NDArray:
@@ -394,8 +400,6 @@ def do_gridsearch(
 
         plot_path = resolve_plot_path(plot_location, transform.name, overwrite)
     if dense_out is not None:
-        from kymata_core.io.atomic import check_overwrite
-
         check_overwrite(dense_out, overwrite)
 
     result = run_gridsearch(setup, memory_budget=memory_budget, n_jobs=n_jobs, exact_t=exact_t, progress=progress)
@@ -592,12 +596,8 @@ def run_gridsearch(
     def work(c0: int) -> tuple[int, int, tuple]:
         c1 = min(n_channels, c0 + chunk_size)
         chunk = np.asarray(emeg_values[c0:c1, : plan.n_reps, plan.t_lo : plan.t_hi])
-        if lazy_input and not np.isfinite(chunk).all():
-            c, rep, t = np.argwhere(~np.isfinite(chunk))[0]
-            raise ValueError(
-                f"EMEG has non-finite values, first at channel {c0 + c} ({names_flat[c0 + c]!r}), "
-                f"repetition {rep}, sample {plan.t_lo + t}"
-            )
+        if lazy_input:
+            _refuse_non_finite(chunk, c0, plan.t_lo, names_flat)
         return c0, c1, _process_chunk(chunk, plan, offsets, transform_sets, 1)
 
     with ChunkProgress(len(chunk_starts), mode=progress, description=f"gridsearch {transform.name}") as bar:

@@ -15,7 +15,8 @@ from snakemake.utils import min_version, validate
 
 from kymata_core.config_schema import check_config
 from kymata_core.ippm.registry import DENOISER_NAMES
-from kymata_core.study import GROUP, HEMIS_OF_SPACE, NAME_PATTERN, SPACE_OF_HEMI, Study
+from kymata_core.entities.hemispheres import HEMIS_OF_SPACE, SPACE_OF_HEMI
+from kymata_core.study import GROUP, NAME_PATTERN, Study
 
 min_version("9.0")
 

@@ -103,9 +103,10 @@ def block_working_bytes(n_splits_total: int, n_window: int, n_latencies: int, n_
         4 * n_window  # windows
         + 8 * n_freq * 2  # spectra and the product of one pairing
         + 4 * n_window  # the inverse FFT of one pairing
-        + 4 * n_latencies * 3  # sigma and the two Fisher z buffers
+        + 4 * n_latencies  # 1 / sigma
     )
-    return int(rows * per_row + group * 4 * n_reps * span)
+    null_per_lag = group * 2 * 8 * n_latencies  # the group's null sums per lag (float64)
+    return int(rows * per_row + null_per_lag + group * 4 * n_reps * span)
 
 
 def chunk_size_for_budget(

@@ -2,14 +2,13 @@
 
 Channels are streamed in chunks sized from a memory budget (chunks run in ``n_jobs`` threads).
 Within a chunk, each channel's splits are taken in cache-sized blocks: the block's EMEG windows are
-cut and normalised, their sliding norms computed (both in one compiled pass, gridsearch/kernels.py),
-the windows Fourier-transformed once, and each pairing
-(the identity, then every derangement) is one complex product with the transform spectra, one
-batched inverse FFT and the Fisher z of the first L lags, all while the block stays in cache.
-Every channel is computed on its own, so the result does not depend on chunking or threads.
-Only sums are kept: per (channel, latency) the sum and sum of squares of the true Fisher z over
-splits, and per channel the sum and sum of squares of the null Fisher z over derangements, splits
-and lags. The full
+cut and normalised and their sliding norms computed (gridsearch/kernels.py, compiled), the windows
+are Fourier-transformed once, and each pairing (the identity, then every derangement) is one
+complex product with the transform spectra, one batched inverse FFT, and the Fisher z of the first
+L lags added into float64 sums (compiled), all while the block stays in cache. Every channel is
+computed on its own, so the result does not depend on chunking or threads. Only sums are kept: per
+(channel, latency) the sum and sum of squares of the true Fisher z over splits, and per channel the
+sum and sum of squares of the null Fisher z over derangements, splits and lags. The full
 correlation array of the reference is never held.
 
 A derangement ``p`` pairs EMEG window ``p(s)`` with transform split ``s``. Since the null pools
@@ -39,7 +38,7 @@ from numpy.typing import NDArray
 from kymata_core.entities.expression import ExpressionSet, HexelExpressionSet, SensorExpressionSet
 from kymata_core.entities.transform import Transform
 from kymata_core.gridsearch.geometry import SplitWindows
-from kymata_core.gridsearch.kernels import cut_windows
+from kymata_core.gridsearch.kernels import ATANH_COEFFICIENTS, cut_windows, fisher_z_sums
 from kymata_core.gridsearch.memory import (
     aligned_chunk_size,
     block_shape,
@@ -68,8 +67,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-# |r| is clipped just below 1 so that a perfect correlation gives a large finite Fisher z.
-_R_MAX = np.float32(1.0 - 2.0**-23)
 _NAN_SCAN_BYTES = 64 * 1024**2
 
 
@@ -214,26 +211,6 @@ def _refuse_non_finite(block: NDArray, c0: int, t_lo: int, names: list) -> None:
         )
 
 
-def _twice_fisher_z(corr: NDArray[np.float32], sigma: NDArray[np.float32], out: NDArray, tmp: NDArray) -> NDArray:
-    """``2 atanh(corr / sigma) = log((sigma + corr) / (sigma - corr))`` into ``out`` (4 passes, no clip).
-
-    Non-finite where ``|corr| >= sigma`` (a perfect correlation, after rounding); see :func:`_twice_fisher_z_safe`.
-    """
-    np.add(sigma, corr, out=out)
-    np.subtract(sigma, corr, out=tmp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out /= tmp
-        np.log(out, out=out)
-    return out
-
-
-def _twice_fisher_z_safe(corr: NDArray[np.float32], sigma: NDArray[np.float32], out: NDArray) -> NDArray:
-    """As :func:`_twice_fisher_z` with r clipped to ``±(1 - 2**-23)``, so a perfect correlation stays finite."""
-    np.divide(corr, sigma, out=out)
-    np.clip(out, -_R_MAX, _R_MAX, out=out)
-    return 2.0 * np.arctanh(out, out=out)
-
-
 def _process_chunk(
     chunk: NDArray,
     plan: GridsearchPlan,
@@ -247,7 +224,7 @@ def _process_chunk(
     channels × a range of splits), small enough that a block's windows, spectra, inverse FFTs and
     Fisher z stay in cache through every pairing. Chunks start at multiples of the group size, so
     every block, hence every float operation, is the same whatever the chunking.
-    Works with ``u = 2z`` and halves/quarters the sums at the end, which saves a pass.
+    The null sums are kept per lag while a group is processed, and summed over lags at its end.
     """
     n_c = chunk.shape[0]
     n_lat, n_win, n_total = plan.n_lat, plan.n_window, plan.n_total
@@ -257,15 +234,17 @@ def _process_chunk(
     true_sumsq = np.zeros((n_c, n_lat))
     null_sum = np.zeros(n_c)
     null_sumsq = np.zeros(n_c)
+    null_lag_sum = np.empty((group, n_lat))
+    null_lag_sumsq = np.empty((group, n_lat))
     cap = group * rows
     x_buf = np.empty((cap, n_win), dtype=np.float32)
-    sigma_buf = np.empty((cap, n_lat), dtype=np.float32)
+    inv_sigma_buf = np.empty((cap, n_lat), dtype=np.float32)
     product_buf = np.empty((cap, n_freq), dtype=np.complex64)
-    u_buf = np.empty((cap, n_lat), dtype=np.float32)
-    tmp_buf = np.empty((cap, n_lat), dtype=np.float32)
     for g0 in range(0, n_c, group):
         g1 = min(n_c, g0 + group)
         n_g = g1 - g0
+        null_lag_sum[:n_g] = 0.0
+        null_lag_sumsq[:n_g] = 0.0
         # each channel's (reps, span) rows as one float32 line
         series = [np.ascontiguousarray(chunk[c], dtype=np.float32).reshape(-1) for c in range(g0, g1)]
         for s0 in range(0, n_total, rows):
@@ -273,34 +252,22 @@ def _process_chunk(
             n_s = s1 - s0
             m = n_g * n_s
             x = x_buf[:m]
-            sigma = sigma_buf[:m]
+            inv_sigma = inv_sigma_buf[:m]
             for i, line in enumerate(series):
                 own = slice(i * n_s, (i + 1) * n_s)
-                cut_windows(line, offsets[s0:s1], plan.d, n_lat, x[own], sigma[own])
+                cut_windows(line, offsets[s0:s1], plan.d, n_lat, x[own], inv_sigma[own])
             spectra = scipy.fft.rfft(x, axis=-1, workers=fft_workers).reshape(n_g, n_s, n_freq)
             product = product_buf[:m]
-            u = u_buf[:m]
-            tmp = tmp_buf[:m]
             for k, y in enumerate(transform_sets):
                 np.multiply(spectra, y[s0:s1], out=product.reshape(n_g, n_s, n_freq))
                 corr = scipy.fft.irfft(product, n=n_win, axis=-1, workers=fft_workers, overwrite_x=True)
-                r = corr[:, :n_lat]
-                _twice_fisher_z(r, sigma, u, tmp)
-                row_sum = u.sum(axis=-1)
-                if not np.isfinite(row_sum).all():
-                    _twice_fisher_z_safe(r, sigma, u)
-                    row_sum = u.sum(axis=-1)
                 if k == 0:
-                    true_sum[g0:g1] += np.add.reduce(u.reshape(n_g, n_s, n_lat), axis=1, dtype=np.float64)
-                    np.square(u, out=tmp)
-                    true_sumsq[g0:g1] += np.add.reduce(tmp.reshape(n_g, n_s, n_lat), axis=1, dtype=np.float64)
+                    sums, squares = true_sum[g0:g1], true_sumsq[g0:g1]
                 else:
-                    null_sum[g0:g1] += row_sum.reshape(n_g, n_s).sum(axis=1, dtype=np.float64)
-                    null_sumsq[g0:g1] += np.einsum("sl,sl->s", u, u).reshape(n_g, n_s).sum(axis=1, dtype=np.float64)
-    true_sum *= 0.5
-    true_sumsq *= 0.25
-    null_sum *= 0.5
-    null_sumsq *= 0.25
+                    sums, squares = null_lag_sum[:n_g], null_lag_sumsq[:n_g]
+                fisher_z_sums(corr, inv_sigma, n_s, ATANH_COEFFICIENTS, sums, squares)
+        null_sum[g0:g1] = null_lag_sum[:n_g].sum(axis=1)
+        null_sumsq[g0:g1] = null_lag_sumsq[:n_g].sum(axis=1)
     return true_sum, true_sumsq, null_sum, null_sumsq
 
 

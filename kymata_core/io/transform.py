@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from kymata_core.entities.transform import Transform
 from kymata_core.errors import InputFileError, KymataError, UsageError
+from kymata_core.io.matlab import load_mat_variable
 
 NAN_POLICIES = ("error", "zero", "mean")
 SAMPLE_RATE_KEY = "sample_rate"
@@ -260,16 +261,17 @@ def _npz_rate(npz: _open_npz, rate: float | None, path: Path) -> float:
 
 
 def _load_mat_variable(path: Path, name: str) -> NDArray:
-    from scipy.io import loadmat
+    from scipy.io import whosmat
 
     try:
-        mat = loadmat(path)
+        values = load_mat_variable(path, name)
+        if values is None:
+            available = sorted(v[0] for v in whosmat(path))
     except Exception as e:
         raise InputFileError(f"{path}: cannot read as a MATLAB .mat file: {e}") from e
-    if name not in mat:
-        available = sorted(k for k in mat if not k.startswith("__"))
+    if values is None:
         raise TransformNotFoundError(f"{path}: no variable named {name!r}; available: {available}")
-    return mat[name]
+    return values
 
 
 def _as_vector(values: NDArray, path: Path, name: str) -> NDArray[np.floating]:

@@ -15,6 +15,7 @@ import math
 
 import psutil
 
+from kymata_core.gridsearch.prefetch import CHUNKS_AHEAD
 from kymata_core.gridsearch.rates import downsampling_factor
 
 #: Resident memory of a Python process with numpy, scipy, mne, xarray, sparse, h5py and matplotlib
@@ -189,6 +190,8 @@ def estimate_gridsearch_memory(
         chunk * bytes_per_channel(s_total, n_window, n_lat, n_reps, span, emeg_itemsize, raw_copy)
         + block_working_bytes(s_total, n_window, n_lat, n_reps, span)
     )
+    if raw_copy:  # the chunks read ahead (gridsearch/prefetch.py): their rows and isfinite mask
+        working += CHUNKS_AHEAD * chunk * n_reps * span * (emeg_itemsize + 1)
     emeg = n_channels * n_reps * n_times * emeg_itemsize if emeg_in_memory else 0
     n_freq = n_window // 2 + 1
     # transform values and splits, the spectra of every pairing (complex64), the window offsets (intp)

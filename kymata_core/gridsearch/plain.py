@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from kymata_core.gridsearch.memory import (
     estimate_gridsearch_memory,
     parallel_chunk_cap,
 )
+from kymata_core.gridsearch.prefetch import ChunkPrefetcher
 from kymata_core.gridsearch.progress import ChunkProgress
 from kymata_core.gridsearch.stats import welch_log10_p
 from kymata_core.io.atomic import check_overwrite
@@ -560,20 +562,31 @@ def run_gridsearch(
     null_sumsq = np.zeros(n_channels, dtype=np.float64)
     offsets = plan.window_offsets()
 
-    def work(c0: int) -> tuple[int, int, tuple]:
-        c1 = min(n_channels, c0 + chunk_size)
-        chunk = np.asarray(emeg_values[c0:c1, : plan.n_reps, plan.t_lo : plan.t_hi])
+    def read(c0: int) -> NDArray:
+        chunk = np.asarray(emeg_values[c0 : c0 + chunk_size, : plan.n_reps, plan.t_lo : plan.t_hi])
         if lazy_input:
             _refuse_non_finite(chunk, c0, plan.t_lo, names_flat)
-        return c0, c1, _process_chunk(chunk, plan, offsets, transform_sets, 1)
+        return chunk
 
-    with ChunkProgress(len(chunk_starts), mode=progress, description=f"gridsearch {transform.name}") as bar:
+    # A lazy array's chunks are read by a background thread ahead of the threads processing them.
+    with ExitStack() as stack:
+        reader = stack.enter_context(ChunkPrefetcher(read, chunk_starts)) if lazy_input else None
+
+        def work(index: int) -> tuple[int, int, tuple]:
+            c0 = chunk_starts[index]
+            chunk = reader.get(index) if reader is not None else read(c0)
+            return c0, c0 + chunk.shape[0], _process_chunk(chunk, plan, offsets, transform_sets, 1)
+
+        bar = stack.enter_context(
+            ChunkProgress(len(chunk_starts), mode=progress, description=f"gridsearch {transform.name}")
+        )
+        indices = range(len(chunk_starts))
         if n_jobs == 1:
-            results = map(work, chunk_starts)
+            results = map(work, indices)
             pool = None
         else:
             pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="gridsearch")
-            results = pool.map(work, chunk_starts)
+            results = pool.map(work, indices)
         try:
             for c0, c1, (ts, tq, ns, nq) in results:
                 true_sum[c0:c1], true_sumsq[c0:c1], null_sum[c0:c1], null_sumsq[c0:c1] = ts, tq, ns, nq

@@ -12,6 +12,7 @@ are (the first is read in Python, the second is refused by scipy).
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -39,11 +40,11 @@ def load_mat_variable(path: Path, name: str) -> NDArray | None:
     from scipy.io import loadmat
     from scipy.io.matlab import matfile_version
 
-    with open(path, "rb") as f:
-        major, _ = matfile_version(f)
+    data = Path(path).read_bytes()  # read once: checked, then parsed by scipy from memory
+    major, _ = matfile_version(io.BytesIO(data))
     if major == 1:
-        check_v5_variable(Path(path).read_bytes(), name)
-    mat = loadmat(path, variable_names=[name])
+        check_v5_variable(data, name)
+    mat = loadmat(io.BytesIO(data), variable_names=[name])
     return mat.get(name)
 
 
